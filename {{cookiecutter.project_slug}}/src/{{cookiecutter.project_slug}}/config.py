@@ -1,0 +1,107 @@
+"""The service's only configuration object (S13).
+
+Every setting comes from the environment or a git-ignored `.env` file; `.env.example` lists them
+all. Nothing else in the code reads `os.environ`: build a `Settings` and pass it down.
+"""
+
+import secrets
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+{%- if cookiecutter.include_celery == 'y' and cookiecutter.celery_broker == 'rabbitmq' %}
+    AmqpDsn,
+{%- endif %}
+    Field,
+    PostgresDsn,
+    RedisDsn,
+    SecretStr,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_KEY_BYTES = 32
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    TEST = "test"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.LOCAL
+    app_name: str = "{{ cookiecutter.project_name }}"
+    # Required (32+ bytes) outside local/test; local and test get a random one per process.
+    secret_key: SecretStr | None = None
+    # S6: the environments that serve /docs, /redoc and /openapi.json. Anything else gets 404.
+    docs_environments: frozenset[Environment] = frozenset({Environment.LOCAL, Environment.STAGING})
+
+    database_url: PostgresDsn = PostgresDsn("postgresql://postgres@127.0.0.1:5432/{{ cookiecutter.project_slug }}")
+    db_pool_min_size: int = Field(default=2, ge=0, le=100)
+    db_pool_max_size: int = Field(default=10, ge=1, le=100)
+    db_connect_timeout: PositiveSeconds = 5.0
+    db_acquire_timeout: PositiveSeconds = 5.0
+    db_command_timeout: PositiveSeconds = 30.0
+
+    redis_url: RedisDsn = RedisDsn("redis://127.0.0.1:6379/0")
+    redis_timeout: PositiveSeconds = 5.0
+{%- if cookiecutter.include_celery == 'y' %}
+{%- if cookiecutter.celery_broker == 'redis' %}
+
+    celery_broker_url: RedisDsn = RedisDsn("redis://127.0.0.1:6379/1")
+{%- else %}
+
+    celery_broker_url: AmqpDsn = AmqpDsn("amqp://guest:guest@127.0.0.1:5672//")
+{%- endif %}
+{%- endif %}
+
+    http_connect_timeout: PositiveSeconds = 5.0
+    http_timeout: PositiveSeconds = 10.0
+    http_max_connections: int = Field(default=100, ge=1)
+    http_max_keepalive_connections: int = Field(default=20, ge=0)
+
+    # S15: threads for `def` routes, `def` dependencies and run_in_threadpool (anyio's default is 40).
+    thread_pool_size: int = Field(default=40, ge=1, le=1000)
+    # S3/S18: processes for short CPU-bound work.
+    process_pool_size: int = Field(default=2, ge=1, le=64)
+
+    health_check_timeout: PositiveSeconds = 2.0
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # None picks by environment: readable console lines locally, JSON lines everywhere else.
+    log_format: Literal["console", "json"] | None = None
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if self.db_pool_min_size > self.db_pool_max_size:
+            msg = "DB_POOL_MIN_SIZE must not be larger than DB_POOL_MAX_SIZE"
+            raise ValueError(msg)
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if self.environment in (Environment.LOCAL, Environment.TEST):
+            if not key:
+                self.secret_key = SecretStr(secrets.token_urlsafe(MIN_SECRET_KEY_BYTES))
+        elif len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            problem = "is missing" if not key else f"is only {len(key.encode())} bytes"
+            msg = (
+                f"SECRET_KEY {problem}; {self.environment.value} needs at least "
+                f"{MIN_SECRET_KEY_BYTES} random bytes. Generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.environment in self.docs_environments
+
+    @property
+    def effective_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "console" if self.environment == Environment.LOCAL else "json"

@@ -1,0 +1,40 @@
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+
+from {{ cookiecutter.project_slug }}.dependencies import Pool, RedisClient, SettingsDep
+from {{ cookiecutter.project_slug }}.health import service
+from {{ cookiecutter.project_slug }}.health.schemas import Liveness, Readiness
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get(
+    "/live",
+    response_model=Liveness,
+    status_code=status.HTTP_200_OK,
+    summary="Liveness probe",
+    description="Answers as long as the process serves requests. Touches no dependency.",
+)
+async def live() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    status_code=status.HTTP_200_OK,
+    summary="Readiness probe",
+    description="Checks Postgres and Redis concurrently; 503 names the dependency that failed.",
+    responses={
+        status.HTTP_503_SERVICE_UNAVAILABLE: {"model": Readiness, "description": "Not ready"}
+    },
+)
+async def ready(
+    pool: Pool, redis: RedisClient, settings: SettingsDep, response: Response
+) -> dict[str, Any]:
+    checks = await service.check_dependencies(pool, redis, settings.health_check_timeout)
+    ok = all(result == "ok" for result in checks.values())
+    if not ok:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return {"status": "ok" if ok else "unavailable", "checks": checks}

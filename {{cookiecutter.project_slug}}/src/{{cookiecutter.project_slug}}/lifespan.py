@@ -1,0 +1,94 @@
+"""Process-wide resources: opened once at startup, kept on `app.state`, closed at shutdown.
+
+S2/S11/S12: one asyncpg pool, one httpx client, one Redis client and one process pool per
+process, created here (never at import time, never per request) and closed here, in reverse
+order, even when startup fails half-way. Migrations are not run here: see the README.
+"""
+
+import multiprocessing
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import anyio.to_thread
+import asyncpg
+import httpx
+import structlog
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from {{ cookiecutter.project_slug }}.config import Settings
+
+logger = structlog.get_logger(__name__)
+
+# Raised while the server cannot be reached or is still starting; anything else (a wrong
+# password, a missing database) is a configuration error and stops the startup.
+DB_UNREACHABLE_ERRORS = (OSError, TimeoutError, asyncpg.CannotConnectNowError)
+
+
+async def create_db_pool(settings: Settings) -> asyncpg.Pool:
+    """Open the pool with `db_pool_min_size` connections.
+
+    If Postgres cannot be reached at startup the service still starts, with an empty pool: it
+    answers 503 (and /health/ready says why) until Postgres is back, then recovers by itself.
+    """
+
+    async def open_pool(min_size: int) -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            str(settings.database_url),
+            min_size=min_size,
+            max_size=settings.db_pool_max_size,
+            timeout=settings.db_connect_timeout,
+            command_timeout=settings.db_command_timeout,
+        )
+
+    try:
+        return await open_pool(settings.db_pool_min_size)
+    except DB_UNREACHABLE_ERRORS as exc:
+        logger.error("database_unreachable_at_startup", error=repr(exc))
+        return await open_pool(0)
+
+
+async def _shutdown_process_pool(executor: ProcessPoolExecutor) -> None:
+    # shutdown(wait=True) blocks until the workers exit, so it runs off the event loop (S1).
+    await anyio.to_thread.run_sync(executor.shutdown)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # S15: the thread pool behind `def` routes and run_in_threadpool, sized on purpose.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
+
+    async with AsyncExitStack() as stack:
+        # S3/S18: CPU-bound work goes to other processes. forkserver, because forking a process
+        # that already runs an event loop and threads is unsafe.
+        app.state.process_pool = ProcessPoolExecutor(
+            max_workers=settings.process_pool_size,
+            mp_context=multiprocessing.get_context("forkserver"),
+        )
+        stack.push_async_callback(_shutdown_process_pool, app.state.process_pool)
+
+        app.state.http_client = await stack.enter_async_context(
+            httpx.AsyncClient(
+                timeout=httpx.Timeout(settings.http_timeout, connect=settings.http_connect_timeout),
+                limits=httpx.Limits(
+                    max_connections=settings.http_max_connections,
+                    max_keepalive_connections=settings.http_max_keepalive_connections,
+                ),
+            )
+        )
+
+        app.state.redis = Redis.from_url(
+            str(settings.redis_url),
+            socket_connect_timeout=settings.redis_timeout,
+            socket_timeout=settings.redis_timeout,
+        )
+        stack.push_async_callback(app.state.redis.aclose)
+
+        app.state.pool = await create_db_pool(settings)
+        stack.push_async_callback(app.state.pool.close)
+
+        logger.info("startup_complete", environment=settings.environment.value)
+        yield
+        logger.info("shutdown_started")

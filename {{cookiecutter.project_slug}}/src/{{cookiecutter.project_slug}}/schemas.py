@@ -1,0 +1,32 @@
+"""The one base model every request and response schema inherits (S7)."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, field_serializer
+from pydantic.alias_generators import to_camel
+
+
+class CustomBaseModel(BaseModel):
+    """camelCase on the wire, snake_case in Python, one JSON form per type.
+
+    - Fields are read and written as camelCase aliases; Python code may still use field names.
+    - Datetimes are ISO 8601 with an offset; a naive datetime is taken to be UTC.
+    - Decimals are JSON numbers (pydantic's default is a string); UUIDs are strings.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+    @field_serializer("*", mode="wrap", when_used="json")
+    def _to_wire(self, value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+        if isinstance(value, Decimal) and value.is_finite():
+            return float(value)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return handler(value)
