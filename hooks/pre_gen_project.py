@@ -44,7 +44,9 @@ def problems(answers: dict) -> list[str]:
         found.append("author_name must be non-empty and contain no double quotes")
     email = answers["author_email"]
     if not EMAIL.match(email):
-        found.append(f"author_email '{email}' is not a valid email address (expected name@domain.tld)")
+        found.append(
+            f"author_email '{email}' is not a valid email address (expected name@domain.tld)"
+        )
     for name, allowed in CHOICES.items():
         if answers[name] not in allowed:
             found.append(f"{name} '{answers[name]}' is not one of: {', '.join(allowed)}")

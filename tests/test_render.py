@@ -1,0 +1,129 @@
+"""Every matrix row renders clean, passes ruff and mypy as rendered, and passes its own tests."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import matrix_params, render_copier, run
+from tests.matrix import CONTEXT, answers
+
+LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
+# GitHub Actions' own ${{ ... }} expressions are meant to survive rendering.
+ALLOWED = re.compile(r"\$\{\{[^}]*\}\}")
+ROWS = matrix_params()
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    skipped = {".venv", "uv.lock", ".mypy_cache", ".pytest_cache", ".ruff_cache", "__pycache__"}
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not skipped.intersection(path.relative_to(root).parts)
+    }
+
+
+@pytest.mark.parametrize("project", ROWS, indirect=True)
+def test_no_template_syntax_is_left(project: Path) -> None:
+    leftovers = [
+        f"{name}:{number}: {line.strip()}"
+        for name, content in files_of(project).items()
+        for number, line in enumerate(content.decode().splitlines(), 1)
+        if LEFTOVER.search(ALLOWED.sub("", line))
+    ]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("project", ROWS, indirect=True)
+def test_no_empty_folders(project: Path) -> None:
+    empty = [
+        str(p)
+        for p in project.rglob("*")
+        if p.is_dir() and ".venv" not in p.parts and not any(p.iterdir())
+    ]
+    assert empty == []
+
+
+@pytest.mark.parametrize("project", ROWS, indirect=True)
+def test_ruff_is_clean_as_rendered(project: Path) -> None:
+    check = run(["uv", "run", "ruff", "check", "."], project)
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = run(["uv", "run", "ruff", "format", "--check", "."], project)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+@pytest.mark.parametrize("project", ROWS, indirect=True)
+def test_mypy_strict_is_clean_as_rendered(project: Path) -> None:
+    result = run(["uv", "run", "mypy"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "strict = true" in (project / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize("project", ROWS, indirect=True)
+def test_generated_test_suite_passes(project: Path) -> None:
+    result = run(["uv", "run", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert re.search(r"\d+ passed", summary), summary
+    assert "skipped" not in summary
+
+
+@pytest.mark.parametrize("project", ROWS, indirect=True)
+def test_conditional_files_follow_the_manifest(
+    project: Path, request: pytest.FixtureRequest
+) -> None:
+    chosen = answers(request.node.callspec.params["project"])
+    for option, removed_by_value in CONTEXT["_conditional_files"].items():
+        removed = set(removed_by_value.get(chosen[option], []))
+        kept = {
+            p
+            for value, patterns in removed_by_value.items()
+            if value != chosen[option]
+            for p in patterns
+        } - removed
+        for pattern in removed:
+            assert not list(project.glob(pattern)), (
+                f"{pattern} should be gone when {option}={chosen[option]}"
+            )
+        for pattern in kept:
+            assert list(project.glob(pattern)), (
+                f"{pattern} should exist when {option}={chosen[option]}"
+            )
+
+
+@pytest.mark.parametrize("project", ROWS, indirect=True)
+def test_license_matches_the_answer(project: Path, request: pytest.FixtureRequest) -> None:
+    chosen = answers(request.node.callspec.params["project"])["license"]
+    text = (project / "LICENSE").read_text()
+    pyproject = (project / "pyproject.toml").read_text()
+    expected = {
+        "MIT": ("MIT License", 'license = "MIT"'),
+        "Apache-2.0": (
+            "Apache License\n                           Version 2.0",
+            'license = "Apache-2.0"',
+        ),
+        "proprietary": ("All rights reserved.", 'license = "LicenseRef-Proprietary"'),
+    }[chosen]
+    assert expected[0] in text
+    assert expected[1] in pyproject
+    assert text.endswith("\n")
+    assert not text.endswith("\n\n")
+
+
+@pytest.mark.parametrize("project", ROWS, indirect=True)
+def test_copier_renders_the_same_tree(
+    project: Path, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    overrides: dict[str, str] = request.node.callspec.params["project"]
+    copied = render_copier(overrides, tmp_path / "copied")
+    from_cookiecutter = files_of(project)
+    from_copier = files_of(copied)
+    answers_file = from_copier.pop(".copier-answers.yml")
+    assert sorted(from_copier) == sorted(from_cookiecutter)
+    different = [name for name in from_copier if from_copier[name] != from_cookiecutter[name]]
+    assert different == []
+
+    recorded = yaml.safe_load(answers_file)
+    for key, value in answers(overrides).items():
+        assert recorded[key] == value, key
