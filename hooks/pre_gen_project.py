@@ -17,7 +17,7 @@ CHOICES = {
     "ci_provider": ("github", "gitlab", "none"),
     "use_docker": ("y", "n"),
 }
-SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
+SLUG = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 EMAIL = re.compile(r'^[^@\s"]+@[^@\s"]+\.[^@\s"]+$')
 
 
@@ -29,7 +29,7 @@ def problems(answers: dict) -> list[str]:
     if not SLUG.match(slug):
         found.append(
             f"project_slug '{slug}' is not valid: use a lowercase Python identifier "
-            "(a-z, 0-9, _; starting with a letter), e.g. my_service"
+            "of at most 30 characters (a-z, 0-9, _; starting with a letter), e.g. my_service"
         )
     elif slug in answers["_reserved_slugs"]:
         found.append(

@@ -51,4 +51,7 @@ def answers(overrides: dict[str, str]) -> dict[str, str]:
         if not key.startswith("_")
     }
     base.update(overrides)
+    if "project_slug" not in overrides:
+        name = base["project_name"]
+        base["project_slug"] = name.lower().strip().replace(" ", "_").replace("-", "_")
     return base

@@ -1,6 +1,7 @@
 """copier.yml and cookiecutter.json ask the same questions and switch off the same files."""
 
 import keyword
+import re
 import sys
 
 import yaml
@@ -9,6 +10,7 @@ from tests.matrix import CONTEXT, SUPPORTED_COMBINATIONS, TEMPLATE, answers, cho
 
 COPIER = yaml.safe_load((TEMPLATE / "copier.yml").read_text())
 SLUG_DIR = TEMPLATE / "{{cookiecutter.project_slug}}"
+EXCLUDE_ENTRY = re.compile(r"\{% if (\w+) (==|!=) '([^']+)' %\}(.+)\{% endif %\}")
 
 
 def test_copier_asks_the_same_questions_with_the_same_defaults() -> None:
@@ -52,9 +54,9 @@ def test_copier_excludes_mirror_the_manifest() -> None:
             expected.extend((option, value, pattern) for pattern in patterns)
     written = []
     for entry in COPIER["_exclude"]:
-        head, pattern = entry.removeprefix("{% if ").split(" %}")[:2]
-        option, operator, value = head.split(" ")
-        value = value.strip("'")
+        match = EXCLUDE_ENTRY.fullmatch(entry)
+        assert match, f"unexpected _exclude entry: {entry}"
+        option, operator, value, pattern = match.groups()
         values = [value] if operator == "==" else [v for v in CONTEXT[option] if v != value]
         written.extend((option, v, pattern) for v in values)
     assert sorted(written) == sorted(expected)

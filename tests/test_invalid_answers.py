@@ -19,6 +19,7 @@ INVALID = [
         "project_slug '1service' is not valid",
         id="slug-leading-digit",
     ),
+    pytest.param({"project_slug": "a" * 31}, "is not valid", id="slug-too-long"),
     pytest.param({"project_slug": "class"}, "project_slug 'class' is reserved", id="slug-keyword"),
     pytest.param(
         {"project_slug": "asyncio"}, "project_slug 'asyncio' is reserved", id="slug-stdlib"

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     # S6: the environments that serve /docs, /redoc and /openapi.json. Anything else gets 404.
     docs_environments: frozenset[Environment] = frozenset({Environment.LOCAL, Environment.STAGING})
 
-    database_url: PostgresDsn = PostgresDsn("postgresql://postgres@127.0.0.1:5432/{{ cookiecutter.project_slug }}")
+    database_url: PostgresDsn = PostgresDsn(
+        "postgresql://postgres@127.0.0.1:5432/{{ cookiecutter.project_slug }}",
+    )
     db_pool_min_size: int = Field(default=2, ge=0, le=100)
     db_pool_max_size: int = Field(default=10, ge=1, le=100)
     db_connect_timeout: PositiveSeconds = 5.0
