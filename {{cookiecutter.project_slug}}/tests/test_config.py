@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,3 +78,21 @@ def test_log_format_follows_environment(environment: Environment, expected: str)
 
 def test_explicit_log_format_wins() -> None:
     assert make(environment=Environment.LOCAL, log_format="json").effective_log_format == "json"
+
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
+
+
+def test_env_example_lists_every_setting() -> None:
+    listed = {
+        line.split("=", 1)[0].lower()
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert listed == set(Settings.model_fields)
+
+
+def test_env_example_is_a_valid_configuration() -> None:
+    settings = Settings(_env_file=ENV_EXAMPLE)
+    assert settings.environment == Environment.LOCAL
+    assert settings.log_format is None  # `LOG_FORMAT=` means the default

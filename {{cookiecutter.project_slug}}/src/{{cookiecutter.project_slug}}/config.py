@@ -33,7 +33,10 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty value (`LOG_FORMAT=`) means "use the default", as in .env.example.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
+    )
 
     environment: Environment = Environment.LOCAL
     app_name: str = "{{ cookiecutter.project_name }}"
