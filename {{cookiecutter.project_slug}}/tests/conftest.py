@@ -1,7 +1,8 @@
 """Fixtures for tests against real services.
 
 Each test session creates its own PostgreSQL database (unique name, dropped at the end) on the
-server named by DATABASE_URL, and uses Redis at REDIS_URL. Both are read through `Settings`, so a
+server named by DATABASE_URL and migrates it to head; every test ends by emptying the tables, so
+tests never see each other's rows. Redis is the one at REDIS_URL. Both are read through `Settings`, so a
 `.env` file or environment variables work as they do for the app. An unreachable service fails
 the session with a message saying which one and how to start it; nothing is skipped.
 """
@@ -9,8 +10,10 @@ the session with a message saying which one and how to start it; nothing is skip
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
@@ -18,6 +21,9 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
+import uvicorn
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pydantic import PostgresDsn
@@ -27,6 +33,8 @@ from {{ cookiecutter.project_slug }}.config import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TABLES = "users, posts, audit_events"
 
 
 def with_database(url: str, name: str) -> str:
@@ -47,14 +55,19 @@ def logged(
     return [(r, r.msg) for r in records if isinstance(r.msg, dict) and r.msg.get("event") == event]
 
 
-@pytest.fixture(scope="session")
-def base_settings() -> Settings:
-    return Settings(environment=Environment.TEST)
+def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
+    """Run Alembic against `url`, exactly as `make migrate` does (call it off the event loop)."""
+    config = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    if down:
+        command.downgrade(config, revision)
+    else:
+        command.upgrade(config, revision)
 
 
-@pytest.fixture(scope="session")
-async def database_url(base_settings: Settings) -> AsyncIterator[str]:
-    server_url = str(base_settings.database_url)
+@asynccontextmanager
+async def scratch_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the server of `server_url`, dropped afterwards."""
     admin_url = with_database(server_url, "postgres")
     name = f"{{ cookiecutter.project_slug }}_test_{uuid4().hex[:12]}"
     try:
@@ -69,14 +82,26 @@ async def database_url(base_settings: Settings) -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-
-    yield with_database(server_url, name)
-
-    admin = await asyncpg.connect(admin_url, timeout=5)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield with_database(server_url, name)
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(admin_url, timeout=5)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return Settings(environment=Environment.TEST)
+
+
+@pytest.fixture(scope="session")
+async def database_url(base_settings: Settings) -> AsyncIterator[str]:
+    async with scratch_database(str(base_settings.database_url)) as url:
+        await asyncio.to_thread(migrate, url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -95,8 +120,16 @@ async def redis_reachable(base_settings: Settings) -> None:
 
 
 @pytest.fixture
-def settings(base_settings: Settings, database_url: str, redis_reachable: None) -> Settings:
-    return base_settings.model_copy(update={"database_url": PostgresDsn(database_url)})
+async def settings(
+    base_settings: Settings, database_url: str, redis_reachable: None
+) -> AsyncIterator[Settings]:
+    yield base_settings.model_copy(update={"database_url": PostgresDsn(database_url)})
+    # Truncate rather than roll back: background tasks and pooled connections commit on their own.
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
 
 
 @asynccontextmanager
@@ -148,3 +181,67 @@ async def silent_port() -> AsyncIterator[int]:
         writer.close()
     server.close()
     await server.wait_closed()
+
+
+@dataclass(frozen=True)
+class SignedUpUser:
+    id: str
+    email: str
+    password: str
+    headers: dict[str, str]
+
+
+UserFactory = Callable[..., Awaitable[SignedUpUser]]
+DEFAULT_PASSWORD = "correct horse 42"
+
+
+@pytest.fixture
+def make_user(client: httpx.AsyncClient) -> UserFactory:
+    """Sign a user up through the API and log them in; returns their id and auth headers."""
+
+    async def make(email: str | None = None, display_name: str = "Ada") -> SignedUpUser:
+        email = email or f"user-{uuid4().hex[:10]}@example.com"
+        signed_up = await client.post(
+            "/auth/signup",
+            json={"email": email, "password": DEFAULT_PASSWORD, "displayName": display_name},
+        )
+        assert signed_up.status_code == 201, signed_up.text
+        token = await client.post(
+            "/auth/token", data={"username": email, "password": DEFAULT_PASSWORD}
+        )
+        assert token.status_code == 200, token.text
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        return SignedUpUser(signed_up.json()["id"], email, DEFAULT_PASSWORD, headers)
+
+    return make
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
+    """Wait until `check()` is true: for state that offers nothing to await (rows, log records)."""
+    async with asyncio.timeout(timeout_s):
+        while not await check():  # noqa: ASYNC110 - polling external state on purpose
+            await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def serve(app: object) -> AsyncIterator[str]:
+    """Run an ASGI app under a real uvicorn server on a free loopback port; yield its base URL.
+
+    Needed where in-process transports fall short: httpx's ASGITransport returns only after the
+    whole ASGI call, background tasks included, so "the client does not wait" needs a socket.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))  # type: ignore[arg-type]
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(30):
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

@@ -13,6 +13,7 @@ from pydantic import (
     AmqpDsn,
 {%- endif %}
     Field,
+    HttpUrl,
     PostgresDsn,
     RedisDsn,
     SecretStr,
@@ -66,6 +67,13 @@ class Settings(BaseSettings):
 {%- endif %}
 {%- endif %}
 
+    access_token_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    # Transactional email through the provider's HTTP API. Unset: no email is sent (logged).
+    email_api_url: HttpUrl | None = None
+    email_api_key: SecretStr | None = None
+    email_sender: str = "{{ cookiecutter.project_name }} <no-reply@example.com>"
+
     http_connect_timeout: PositiveSeconds = 5.0
     http_timeout: PositiveSeconds = 10.0
     http_max_connections: int = Field(default=100, ge=1)
@@ -100,6 +108,14 @@ class Settings(BaseSettings):
             )
             raise ValueError(msg)
         return self
+
+    @property
+    def signing_key(self) -> str:
+        """SECRET_KEY as text; validation guarantees there is one."""
+        if self.secret_key is None:
+            msg = "Settings were built without validation"
+            raise RuntimeError(msg)
+        return self.secret_key.get_secret_value()
 
     @property
     def docs_enabled(self) -> bool:

@@ -5,7 +5,7 @@
 
 from collections.abc import Callable, Coroutine, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 from fastapi import Request, Response, status
@@ -43,6 +43,7 @@ class AppError(Exception):
     status_code: int = status.HTTP_400_BAD_REQUEST
     code: str = "bad_request"
     message: str = "The request cannot be processed."
+    headers: ClassVar[Mapping[str, str] | None] = None
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.message)
@@ -118,7 +119,9 @@ async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         logger.warning(
             "dependency_unavailable", dependency=exc.dependency, cause=repr(exc.__cause__)
         )
-    return error_response(exc.status_code, exc.code, exc.message, _request_id(request))
+    return error_response(
+        exc.status_code, exc.code, exc.message, _request_id(request), headers=exc.headers
+    )
 
 
 # Passed to FastAPI(exception_handlers=...). Crashes are answered by RequestContextMiddleware.

@@ -10,11 +10,14 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from {{ cookiecutter.project_slug }} import errors
+from {{ cookiecutter.project_slug }}.auth.router import router as auth_router
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.health.router import router as health_router
 from {{ cookiecutter.project_slug }}.lifespan import lifespan
 from {{ cookiecutter.project_slug }}.logging import configure_logging
 from {{ cookiecutter.project_slug }}.middleware import RequestContextMiddleware
+from {{ cookiecutter.project_slug }}.posts.router import router as posts_router
+from {{ cookiecutter.project_slug }}.users.router import router as users_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,4 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(users_router)
+    app.include_router(posts_router)
     return app

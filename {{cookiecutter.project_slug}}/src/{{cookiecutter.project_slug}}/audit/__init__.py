@@ -1,0 +1,1 @@
+"""The audit trail: append-only events about accounts."""

@@ -1,0 +1,32 @@
+from fastapi import status
+
+from {{ cookiecutter.project_slug }}.errors import AppError
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+class NotAuthenticatedError(AppError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "not_authenticated"
+    message = "Send a bearer token (POST /auth/token to get one)."
+    headers = _BEARER
+
+
+class InvalidTokenError(AppError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "invalid_token"
+    message = "The access token is invalid or has expired."
+    headers = _BEARER
+
+
+class InvalidCredentialsError(AppError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "invalid_credentials"
+    message = "Incorrect email or password."
+    headers = _BEARER
+
+
+class EmailTakenError(AppError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "email_taken"
+    message = "An account with this email already exists."

@@ -1,0 +1,45 @@
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, EmailStr, Field, field_validator
+
+from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128  # Argon2 accepts more, but an unbounded input is a cheap DoS.
+
+
+def _normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+NormalisedEmail = Annotated[EmailStr, AfterValidator(_normalise_email)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class SignupIn(CustomBaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: NormalisedEmail
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    display_name: DisplayName
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, password: str) -> str:
+        if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
+            msg = "password must contain at least one letter and one digit"
+            raise ValueError(msg)
+        if len(set(password)) < 5:
+            msg = "password must use at least 5 different characters"
+            raise ValueError(msg)
+        return password
+
+
+class TokenOut(CustomBaseModel):
+    # RFC 6749 fixes these names as snake_case; OAuth2 clients (and Swagger's Authorize) need them.
+    model_config = ConfigDict(alias_generator=None, serialize_by_alias=False)
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int

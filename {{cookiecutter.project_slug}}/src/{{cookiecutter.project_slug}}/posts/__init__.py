@@ -1,0 +1,1 @@
+"""Posts, readable and writable only by their author."""

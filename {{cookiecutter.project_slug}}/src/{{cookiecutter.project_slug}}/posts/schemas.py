@@ -1,0 +1,47 @@
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import ConfigDict, Field, model_validator
+
+from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+Body = Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class PostIn(CustomBaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: Title
+    body: Body
+
+
+class PostUpdate(CustomBaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: Title | None = None
+    body: Body | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> "PostUpdate":
+        if self.title is None and self.body is None:
+            msg = "send at least one of title, body"
+            raise ValueError(msg)
+        return self
+
+
+class PostOut(CustomBaseModel):
+    id: UUID
+    author_id: UUID
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class PostPage(CustomBaseModel):
+    items: list[PostOut]
+    total: int
+    limit: int
+    offset: int
