@@ -141,3 +141,29 @@ async def test_empty_update_is_422(client: httpx.AsyncClient, make_user: UserFac
     post = await write_post(client, author)
     response = await client.patch(f"/posts/{post['id']}", json={}, headers=author.headers)
     assert response.status_code == 422
+
+
+async def test_analysis_runs_in_the_process_pool(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    author = await make_user()
+    text = "The engine weaves patterns. The engine computes! Does the engine think? Patterns, patterns."
+    post = await write_post(client, author, body=text)
+    response = await client.get(f"/posts/{post['id']}/analysis", headers=author.headers)
+    assert response.status_code == 200
+    stats = response.json()
+    assert stats["wordCount"] == 13
+    assert stats["sentenceCount"] == 4
+    assert stats["topWords"][:2] == [
+        {"word": "engine", "count": 3},
+        {"word": "patterns", "count": 3},
+    ]
+
+
+async def test_other_user_cannot_analyse_a_post(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    post = await write_post(client, alice)
+    response = await client.get(f"/posts/{post['id']}/analysis", headers=bob.headers)
+    assert response.status_code == 403

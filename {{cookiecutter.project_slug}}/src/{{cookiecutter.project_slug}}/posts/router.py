@@ -1,13 +1,16 @@
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
 from {{ cookiecutter.project_slug }}.database import Conn
+from {{ cookiecutter.project_slug }}.dependencies import ProcessPool
 from {{ cookiecutter.project_slug }}.errors import ErrorResponse
 from {{ cookiecutter.project_slug }}.posts import service
+from {{ cookiecutter.project_slug }}.posts.analysis import analyse_text
 from {{ cookiecutter.project_slug }}.posts.dependencies import OwnedPost
-from {{ cookiecutter.project_slug }}.posts.schemas import PostIn, PostOut, PostPage, PostUpdate
+from {{ cookiecutter.project_slug }}.posts.schemas import PostAnalysis, PostIn, PostOut, PostPage, PostUpdate
 
 router = APIRouter(
     prefix="/posts",
@@ -52,6 +55,23 @@ async def list_posts(
 )
 async def read_post(post: OwnedPost) -> dict[str, Any]:
     return dict(post)
+
+
+@router.get(
+    "/{post_id}/analysis",
+    response_model=PostAnalysis,
+    summary="Text statistics for a post, computed in the process pool",
+    responses=OWNED,
+)
+async def analyse_post(post: OwnedPost, process_pool: ProcessPool) -> dict[str, Any]:
+    # S3/S18: CPU-bound, so neither awaited on the loop nor threaded (the GIL): another process.
+    stats = await asyncio.get_running_loop().run_in_executor(
+        process_pool, analyse_text, post["body"]
+    )
+    return {
+        **stats,
+        "top_words": [{"word": word, "count": count} for word, count in stats["top_words"]],
+    }
 
 
 @router.patch(

@@ -40,6 +40,20 @@ class PostOut(CustomBaseModel):
     updated_at: datetime
 
 
+class WordCount(CustomBaseModel):
+    word: str
+    count: int
+
+
+class PostAnalysis(CustomBaseModel):
+    word_count: int
+    unique_words: int
+    sentence_count: int
+    average_word_length: float
+    reading_time_seconds: int
+    top_words: list[WordCount]
+
+
 class PostPage(CustomBaseModel):
     items: list[PostOut]
     total: int
