@@ -34,7 +34,7 @@ from {{ cookiecutter.project_slug }}.main import create_app
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TABLES = "users, posts, audit_events"
+TABLES = "users, posts, audit_events{% if cookiecutter.include_celery == 'y' %}, jobs{% endif %}"
 
 
 def with_database(url: str, name: str) -> str:
@@ -94,7 +94,15 @@ async def scratch_database(server_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
+{%- if cookiecutter.include_celery == 'y' %}
+    # A queue of its own, so a worker you run for development never takes a test's jobs.
+    return Settings(
+        environment=Environment.TEST,
+        celery_queue=f"{{ cookiecutter.project_slug }}.test-{uuid4().hex[:8]}",
+    )
+{%- else %}
     return Settings(environment=Environment.TEST)
+{%- endif %}
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import asyncpg
 from {{ cookiecutter.project_slug }}.config import Settings
 from tests.conftest import migrate, scratch_database
 
-EXPECTED_TABLES = {"users", "posts", "audit_events"}
+EXPECTED_TABLES = {"users", "posts", "audit_events"{% if cookiecutter.include_celery == 'y' %}, "jobs"{% endif %}}
 
 
 async def tables(url: str) -> set[str]:
@@ -52,3 +52,7 @@ async def test_constraints_and_indexes_follow_the_naming_convention(database_url
         "fk_audit_events_user_id_users",
     } <= constraints
     assert {"ix_posts_author_id_created_at", "ix_audit_events_user_id"} <= indexes
+{%- if cookiecutter.include_celery == 'y' %}
+    assert {"pk_jobs", "fk_jobs_owner_id_users", "ck_jobs_status"} <= constraints
+    assert "ix_jobs_owner_id_created_at" in indexes
+{%- endif %}

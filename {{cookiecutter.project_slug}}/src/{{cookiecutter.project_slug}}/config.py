@@ -61,10 +61,14 @@ class Settings(BaseSettings):
 {%- if cookiecutter.celery_broker == 'redis' %}
 
     celery_broker_url: RedisDsn = RedisDsn("redis://127.0.0.1:6379/1")
+    # Seconds before Redis hands an unacknowledged task to another worker: above the longest task.
+    celery_visibility_timeout: int = Field(default=3600, ge=1)
 {%- else %}
 
     celery_broker_url: AmqpDsn = AmqpDsn("amqp://guest:guest@127.0.0.1:5672//")
 {%- endif %}
+    celery_broker_timeout: PositiveSeconds = 5.0
+    celery_queue: str = "{{ cookiecutter.project_slug }}.jobs"
 {%- endif %}
 
     access_token_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)

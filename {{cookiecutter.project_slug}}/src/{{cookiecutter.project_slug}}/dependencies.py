@@ -9,6 +9,9 @@ from typing import Annotated
 
 import asyncpg
 import httpx
+{%- if cookiecutter.include_celery == 'y' %}
+from celery import Celery
+{%- endif %}
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 
@@ -40,8 +43,20 @@ async def get_process_pool(request: Request) -> ProcessPoolExecutor:
     return executor
 
 
+{%- if cookiecutter.include_celery == 'y' %}
+
+
+async def get_celery(request: Request) -> Celery:
+    celery: Celery = request.app.state.celery
+    return celery
+{%- endif %}
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 RedisClient = Annotated[Redis, Depends(get_redis)]
 HttpClient = Annotated[httpx.AsyncClient, Depends(get_http_client)]
 ProcessPool = Annotated[ProcessPoolExecutor, Depends(get_process_pool)]
+{%- if cookiecutter.include_celery == 'y' %}
+CeleryClient = Annotated[Celery, Depends(get_celery)]
+{%- endif %}

@@ -70,7 +70,9 @@ def error_response(
     body = ErrorResponse(
         error=ErrorBody(code=code, message=message, request_id=request_id, details=details or [])
     )
-    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=headers)
+    return JSONResponse(
+        body.model_dump(mode="json", by_alias=True), status_code=status_code, headers=headers
+    )
 
 
 def internal_error_response(request_id: str | None) -> JSONResponse:

@@ -18,6 +18,9 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from {{ cookiecutter.project_slug }}.config import Settings
+{%- if cookiecutter.include_celery == 'y' %}
+from {{ cookiecutter.project_slug }}.worker import create_celery
+{%- endif %}
 
 logger = structlog.get_logger(__name__)
 
@@ -88,6 +91,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         app.state.pool = await create_db_pool(settings)
         stack.push_async_callback(app.state.pool.close)
+{%- if cookiecutter.include_celery == 'y' %}
+
+        # Only publishes task messages; it connects to the broker on first use.
+        app.state.celery = create_celery(settings)
+        stack.callback(app.state.celery.close)
+{%- endif %}
 
         logger.info("startup_complete", environment=settings.environment.value)
         yield

@@ -13,6 +13,9 @@ from {{ cookiecutter.project_slug }} import errors
 from {{ cookiecutter.project_slug }}.auth.router import router as auth_router
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.health.router import router as health_router
+{%- if cookiecutter.include_celery == 'y' %}
+from {{ cookiecutter.project_slug }}.jobs.router import router as jobs_router
+{%- endif %}
 from {{ cookiecutter.project_slug }}.lifespan import lifespan
 from {{ cookiecutter.project_slug }}.logging import configure_logging
 from {{ cookiecutter.project_slug }}.middleware import RequestContextMiddleware
@@ -45,4 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(users_router)
     app.include_router(posts_router)
+{%- if cookiecutter.include_celery == 'y' %}
+    app.include_router(jobs_router)
+{%- endif %}
     return app

@@ -11,7 +11,9 @@ from pydantic.alias_generators import to_camel
 class CustomBaseModel(BaseModel):
     """camelCase on the wire, snake_case in Python, one JSON form per type.
 
-    - Fields are read and written as camelCase aliases; Python code may still use field names.
+    - Requests may use camelCase aliases or field names. Responses are camelCase: FastAPI
+      serialises response models by alias. In Python, `model_dump()` keeps field names;
+      pass `by_alias=True` to get the wire form.
     - Datetimes are ISO 8601 with an offset; a naive datetime is taken to be UTC.
     - Decimals are JSON numbers (pydantic's default is a string); UUIDs are strings.
     """
@@ -20,7 +22,6 @@ class CustomBaseModel(BaseModel):
         alias_generator=to_camel,
         validate_by_name=True,
         validate_by_alias=True,
-        serialize_by_alias=True,
     )
 
     @field_serializer("*", mode="wrap", when_used="json")

@@ -38,7 +38,7 @@ class SignupIn(CustomBaseModel):
 
 class TokenOut(CustomBaseModel):
     # RFC 6749 fixes these names as snake_case; OAuth2 clients (and Swagger's Authorize) need them.
-    model_config = ConfigDict(alias_generator=None, serialize_by_alias=False)
+    model_config = ConfigDict(alias_generator=None)
 
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret

@@ -1,0 +1,67 @@
+"""The posts report: statistics and near-duplicate detection over all of a user's posts.
+
+Pure CPU work on plain data, so it is easy to test and deterministic: the same posts always give
+the same report, which is what makes a re-run after a crash harmless. Comparing every pair of
+posts is quadratic, which is why it runs in the worker and not in a request.
+"""
+
+import re
+from collections import Counter
+from itertools import combinations
+from typing import Any, TypedDict
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+SHINGLE_SIZE = 3
+
+
+class PostText(TypedDict):
+    id: str
+    title: str
+    body: str
+
+
+class PermanentJobError(Exception):
+    """The job cannot succeed however often it is retried; the message is shown to the client."""
+
+
+def _shingles(words: list[str]) -> frozenset[tuple[str, ...]]:
+    if len(words) < SHINGLE_SIZE:
+        return frozenset({tuple(words)}) if words else frozenset()
+    return frozenset(
+        tuple(words[i : i + SHINGLE_SIZE]) for i in range(len(words) - SHINGLE_SIZE + 1)
+    )
+
+
+def build_report(
+    posts: list[PostText], max_posts: int, similarity_threshold: float
+) -> dict[str, Any]:
+    if len(posts) > max_posts:
+        msg = f"{len(posts)} posts exceed this report's limit of {max_posts}; raise maxPosts"
+        raise PermanentJobError(msg)
+    posts = sorted(posts, key=lambda post: post["id"])
+    words = {
+        post["id"]: [w.lower() for w in _WORD.findall(f"{post['title']} {post['body']}")]
+        for post in posts
+    }
+    counts = Counter(word for post_words in words.values() for word in post_words if len(word) > 3)
+    shingles = {post_id: _shingles(post_words) for post_id, post_words in words.items()}
+
+    near_duplicates = []
+    for first, second in combinations(shingles, 2):
+        a, b = shingles[first], shingles[second]
+        if not a or not b:
+            continue
+        similarity = len(a & b) / len(a | b)
+        if similarity >= similarity_threshold:
+            near_duplicates.append(
+                {"first": first, "second": second, "similarity": round(similarity, 4)}
+            )
+
+    total_words = sum(len(post_words) for post_words in words.values())
+    return {
+        "post_count": len(posts),
+        "word_count": total_words,
+        "average_words_per_post": round(total_words / len(posts), 2) if posts else 0.0,
+        "top_words": [{"word": word, "count": count} for word, count in counts.most_common(10)],
+        "near_duplicates": near_duplicates,
+    }

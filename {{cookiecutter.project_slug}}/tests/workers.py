@@ -1,0 +1,129 @@
+"""Real Celery worker processes and a fault-injecting TCP proxy, for the job tests."""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.worker import create_celery
+
+START_TIMEOUT_S = 60
+
+
+@dataclass
+class WorkerProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def kill(self) -> None:
+        """SIGKILL: no warm shutdown, no acknowledgement, as when a machine dies."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # warm shutdown: finishes the current task
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_events(self) -> list[dict[str, Any]]:
+        events = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                events.append(json.loads(line))
+        return events
+
+
+def start_worker(settings: Settings, log_path: Path, **env_overrides: str) -> WorkerProcess:
+    """Start `celery worker` on the test database and queue; return once it answers a ping."""
+    name = f"test-{uuid4().hex[:8]}@localhost"
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "LOG_FORMAT": "json",
+        "DATABASE_URL": str(settings.database_url),
+        "CELERY_BROKER_URL": str(settings.celery_broker_url),
+        "CELERY_QUEUE": settings.celery_queue,
+        **env_overrides,
+    }
+    argv = [sys.executable, "-m", "celery", "-A", "{{ cookiecutter.project_slug }}.worker", "worker", "--pool", "solo"]
+    argv += [
+        "--hostname",
+        name,
+        "--queues",
+        settings.celery_queue,
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    worker = WorkerProcess(name, process, log_path)
+    celery = create_celery(settings)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            msg = f"worker exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
+            raise RuntimeError(msg)
+        if celery.control.ping(destination=[name], timeout=0.5):
+            return worker
+    worker.stop()
+    msg = f"worker {name} did not answer within {START_TIMEOUT_S}s:\n{log_path.read_text()[-3000:]}"
+    raise RuntimeError(msg)
+
+
+@dataclass
+class TcpProxy:
+    """Forwards loopback connections to a real server; while closed, drops each one at once.
+
+    Lets a test make Postgres unreachable for one process without touching the shared server.
+    """
+
+    target_host: str
+    target_port: int
+    open: bool = False
+    dropped: int = 0
+    _server: asyncio.Server | None = None
+    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            self.dropped += 1
+            writer.close()
+            return
+        upstream_reader, upstream_writer = await asyncio.open_connection(
+            self.target_host, self.target_port
+        )
+        self._writers += [writer, upstream_writer]
+        await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+
+    async def stop(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    writer.close()
