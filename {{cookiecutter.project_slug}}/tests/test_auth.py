@@ -7,6 +7,7 @@ import jwt
 import pytest
 
 from {{ cookiecutter.project_slug }}.config import Settings
+
 from tests.conftest import DEFAULT_PASSWORD, UserFactory
 
 SIGNUP = {"email": "Ada@Example.com", "password": "analytical engine 1843", "displayName": "Ada"}

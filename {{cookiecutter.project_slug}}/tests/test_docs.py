@@ -1,6 +1,7 @@
 import pytest
 
 from {{ cookiecutter.project_slug }}.config import Environment, Settings
+
 from tests.conftest import ClientFactory
 
 DOC_PATHS = ["/docs", "/redoc", "/openapi.json"]

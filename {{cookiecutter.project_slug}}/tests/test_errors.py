@@ -11,6 +11,7 @@ from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.database import Conn
 from {{ cookiecutter.project_slug }}.errors import AppError
 from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+
 from tests.conftest import ClientFactory, logged
 
 

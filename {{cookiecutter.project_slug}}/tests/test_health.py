@@ -9,6 +9,7 @@ from pydantic import PostgresDsn, RedisDsn
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
+
 from tests.conftest import ClientFactory, with_database
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from {{ cookiecutter.project_slug }}.config import Settings
+
 from tests.conftest import ClientFactory, SignedUpUser, UserFactory, eventually
 from tests.workers import TcpProxy, WorkerProcess, start_worker
 

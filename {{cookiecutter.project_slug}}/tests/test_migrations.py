@@ -3,6 +3,7 @@ import asyncio
 import asyncpg
 
 from {{ cookiecutter.project_slug }}.config import Settings
+
 from tests.conftest import migrate, scratch_database
 
 EXPECTED_TABLES = {"users", "posts", "audit_events"{% if cookiecutter.include_celery == 'y' %}, "jobs"{% endif %}}

@@ -9,6 +9,7 @@ import structlog
 from fastapi import APIRouter, FastAPI
 
 from {{ cookiecutter.project_slug }}.config import Settings
+
 from tests.conftest import ClientFactory, logged
 
 

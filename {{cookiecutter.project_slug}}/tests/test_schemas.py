@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+
 from tests.conftest import ClientFactory
 
 ORDER_ID = UUID("12345678-1234-5678-1234-567812345678")

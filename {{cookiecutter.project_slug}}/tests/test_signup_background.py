@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
+
 from tests.conftest import eventually, logged, serve
 
 EMAIL_KEY = "test-provider-key"

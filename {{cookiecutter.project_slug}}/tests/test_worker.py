@@ -4,6 +4,7 @@ from pathlib import Path
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.worker import create_celery
+
 from tests.workers import start_worker
 
 

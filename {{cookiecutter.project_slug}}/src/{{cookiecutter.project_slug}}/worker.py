@@ -102,7 +102,7 @@ class WorkerResources:
 
     def run(self, awaitable: Awaitable[T]) -> T:
         # This loop belongs to the worker process and runs only while a task waits on it.
-        return self.loop.run_until_complete(awaitable)  # rule-guard: ignore
+        return self.loop.run_until_complete(awaitable)  # rule-guard: ignore[S12]
 
     def close(self) -> None:
         self.run(self.pool.close())
