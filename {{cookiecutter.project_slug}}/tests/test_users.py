@@ -74,3 +74,6 @@ async def test_summary_gathers_counts_and_latest_posts(
         "post 2",
     ]
     assert body["auditEventCount"] == 1  # user.signed_up, written by the signup's background task
+{%- if cookiecutter.include_celery == 'y' %}
+    assert body["jobCount"] == 0
+{%- endif %}

@@ -9,6 +9,9 @@ from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
 from {{ cookiecutter.project_slug }}.database import Conn
 from {{ cookiecutter.project_slug }}.dependencies import Pool
 from {{ cookiecutter.project_slug }}.errors import ErrorResponse
+{%- if cookiecutter.include_celery == 'y' %}
+from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
+{%- endif %}
 from {{ cookiecutter.project_slug }}.posts import service as posts_service
 from {{ cookiecutter.project_slug }}.users import service
 from {{ cookiecutter.project_slug }}.users.schemas import UserOut, UserSummary, UserUpdate
@@ -50,19 +53,25 @@ async def update_me(user: CurrentUser, data: UserUpdate, conn: Conn) -> dict[str
     summary="Counts and latest posts, gathered concurrently",
 )
 async def read_summary(user: CurrentUser, pool: Pool) -> dict[str, Any]:
-    # S17: three independent queries at once. Each needs its own connection: one asyncpg
+    # S17: independent queries at once. Each needs its own connection: one asyncpg
     # connection runs one query at a time, so sharing the request's would serialise them.
     async def on_own_connection(query: Any, *args: Any) -> Any:
         async with pool.acquire() as conn:
             return await query(conn, *args)
 
-    post_count, latest_posts, audit_count = await asyncio.gather(
+    post_count, latest_posts, audit_count{% if cookiecutter.include_celery == 'y' %}, job_count{% endif %} = await asyncio.gather(
         on_own_connection(posts_service.count_posts, user["id"]),
         on_own_connection(posts_service.list_posts, user["id"], LATEST_POSTS, 0),
         on_own_connection(audit_service.count_events, user["id"]),
+{%- if cookiecutter.include_celery == 'y' %}
+        on_own_connection(jobs_service.count_jobs, user["id"]),
+{%- endif %}
     )
     return {
         "post_count": post_count,
         "latest_posts": latest_posts,
         "audit_event_count": audit_count,
+{%- if cookiecutter.include_celery == 'y' %}
+        "job_count": job_count,
+{%- endif %}
     }

@@ -28,3 +28,6 @@ class UserSummary(CustomBaseModel):
     post_count: int
     latest_posts: list[PostOut]
     audit_event_count: int
+{%- if cookiecutter.include_celery == 'y' %}
+    job_count: int
+{%- endif %}
