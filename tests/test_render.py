@@ -54,6 +54,12 @@ def test_ruff_is_clean_as_rendered(project: Path) -> None:
 
 
 @pytest.mark.parametrize("project", ROWS, indirect=True)
+def test_rule_guard_is_clean_as_rendered(project: Path) -> None:
+    result = run(["uv", "run", "python", "tools/rule_guard.py", "src"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("project", ROWS, indirect=True)
 def test_mypy_strict_is_clean_as_rendered(project: Path) -> None:
     result = run(["uv", "run", "mypy"], project)
     assert result.returncode == 0, result.stdout + result.stderr

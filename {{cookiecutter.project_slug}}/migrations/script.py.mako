@@ -10,8 +10,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
-revision: str = ${repr(up_revision)}
-down_revision: str | None = ${repr(down_revision)}
+## Double quotes, as ruff format writes them, so a new migration is clean as generated.
+revision: str = "${up_revision}"
+down_revision: str | None = ${f'"{down_revision}"' if isinstance(down_revision, str) else repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 

@@ -21,11 +21,12 @@ async def tables(url: str) -> set[str]:
 async def test_migrations_go_up_down_and_up_again(base_settings: Settings) -> None:
     async with scratch_database(str(base_settings.database_url)) as url:
         await asyncio.to_thread(migrate, url)
-        assert await tables(url) == EXPECTED_TABLES
+        created = await tables(url)
+        assert created >= EXPECTED_TABLES  # your own migrations add more
         await asyncio.to_thread(migrate, url, "base", down=True)
-        assert await tables(url) == set()
+        assert await tables(url) == set()  # every migration is reversible
         await asyncio.to_thread(migrate, url)
-        assert await tables(url) == EXPECTED_TABLES
+        assert await tables(url) == created
 
 
 async def test_constraints_and_indexes_follow_the_naming_convention(database_url: str) -> None:
