@@ -21,6 +21,7 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"include_celery": "n", "ci_provider": "none", "use_docker": "n", "license": "proprietary"},
     {
         "project_name": "Billing-API Service",
+        "project_slug": "billing_api_with_a_long_name30",  # the longest slug allowed: 30 characters
         "description": "Sends the invoices.",
         "author_name": "Platform Team",
         "author_email": "platform@example.org",

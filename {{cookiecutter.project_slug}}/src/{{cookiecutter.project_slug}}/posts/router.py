@@ -10,7 +10,13 @@ from {{ cookiecutter.project_slug }}.errors import ErrorResponse
 from {{ cookiecutter.project_slug }}.posts import service
 from {{ cookiecutter.project_slug }}.posts.analysis import analyse_text
 from {{ cookiecutter.project_slug }}.posts.dependencies import OwnedPost
-from {{ cookiecutter.project_slug }}.posts.schemas import PostAnalysis, PostIn, PostOut, PostPage, PostUpdate
+from {{ cookiecutter.project_slug }}.posts.schemas import (
+    PostAnalysis,
+    PostIn,
+    PostOut,
+    PostPage,
+    PostUpdate,
+)
 
 router = APIRouter(
     prefix="/posts",

@@ -3,7 +3,11 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
-from {{ cookiecutter.project_slug }}.auth.schemas import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, DisplayName
+from {{ cookiecutter.project_slug }}.auth.schemas import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    DisplayName,
+)
 from {{ cookiecutter.project_slug }}.posts.schemas import PostOut
 from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
 
