@@ -1,15 +1,23 @@
-"""Remove the files that the chosen options switch off.
+"""After cookiecutter renders: remove switched-off files, record answers for `copier update`.
 
-The list lives in one place: "_conditional_files" in cookiecutter.json (copier.yml mirrors it as
-`_exclude`, checked by the template tests). Folders left empty are removed too.
+1. The files an option switches off are listed once: "_conditional_files" in cookiecutter.json
+   (copier.yml mirrors it as `_exclude`, checked by the template tests). Folders left empty are
+   removed too.
+2. `.copier-answers.yml` is written exactly as copier writes it, so a project generated with
+   cookiecutter can take template updates with `copier update` like any copier project. The
+   template version comes from `git describe` in the template checkout, a local command.
 """
 
 import json
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
+ANSWERS_FILE = ".copier-answers.yml"
+REMOTE = re.compile(r"^([a-z+]+://|git@|gh:|gl:)")
 
 
 def prune(root: Path, answers: dict) -> None:
@@ -25,6 +33,43 @@ def prune(root: Path, answers: dict) -> None:
             folder.rmdir()
 
 
+def template_version(repo_dir: str) -> str | None:
+    try:
+        result = subprocess.run(  # noqa: S603 - a fixed git command on the local checkout
+            ["git", "-C", repo_dir, "describe", "--tags", "--always"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def copier_answers(answers: dict) -> str:
+    template = answers["_template"]
+    source = template if REMOTE.match(template) else str(Path(answers["_repo_dir"]).resolve())
+    version = template_version(answers["_repo_dir"])
+    recorded = {key: value for key, value in answers.items() if not key.startswith("_")}
+    if version:
+        recorded["_commit"] = version
+    recorded["_src_path"] = source
+    lines = ["# Changes here will be overwritten by Copier; do not edit by hand."]
+    lines += [f"{key}: {json.dumps(value)}" for key, value in sorted(recorded.items())]
+    if not version:
+        print(
+            f"note: the template is not a git checkout, so {ANSWERS_FILE} has no _commit; "
+            "add `_commit: <template version>` before running `copier update`.",
+            file=sys.stderr,
+        )
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
-    prune(Path.cwd(), ANSWERS)
+    root = Path.cwd()
+    prune(root, ANSWERS)
+    (root / ANSWERS_FILE).write_text(copier_answers(ANSWERS))
     sys.exit(0)
