@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,45 +48,37 @@ INVALID = [
 ]
 
 
-def as_args(answers: dict[str, str]) -> list[str]:
-    return [f"{key}={value}" for key, value in answers.items()]
+def cookiecutter_cli(answers: dict[str, str], out: Path) -> subprocess.CompletedProcess[str]:
+    args = [f"{key}={value}" for key, value in answers.items()]
+    argv = [
+        sys.executable,
+        "-m",
+        "cookiecutter",
+        "--no-input",
+        "-o",
+        str(out),
+        str(TEMPLATE),
+        *args,
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
 
 
+def copier_cli(answers: dict[str, str], out: Path) -> subprocess.CompletedProcess[str]:
+    data = [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
+    argv = [sys.executable, "-m", "copier", "copy", "--defaults", *data, str(TEMPLATE), str(out)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("tool", [cookiecutter_cli, copier_cli], ids=["cookiecutter", "copier"])
 @pytest.mark.parametrize(("answers", "message"), INVALID)
-def test_cookiecutter_refuses(answers: dict[str, str], message: str, tmp_path: Path) -> None:
+def test_invalid_answer_is_refused_and_nothing_written(
+    tool: Callable[[dict[str, str], Path], subprocess.CompletedProcess[str]],
+    answers: dict[str, str],
+    message: str,
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "-o",
-            str(out),
-            str(TEMPLATE),
-            *as_args(answers),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode != 0
-    assert message in result.stdout + result.stderr
-    assert not out.exists() or not any(out.iterdir())
-
-
-@pytest.mark.parametrize(("answers", "message"), INVALID)
-def test_copier_refuses(answers: dict[str, str], message: str, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    data = [arg for pair in answers.items() for arg in ("--data", f"{pair[0]}={pair[1]}")]
-    result = subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--defaults", *data, str(TEMPLATE), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = tool(answers, out)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not out.exists() or not any(out.iterdir())
@@ -93,40 +86,9 @@ def test_copier_refuses(answers: dict[str, str], message: str, tmp_path: Path) -
 
 def test_valid_answers_are_accepted_by_both(tmp_path: Path) -> None:
     answers = {"project_slug": "inventory", "author_email": "a.b@example.co.uk"}
-    cc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "-o",
-            str(tmp_path / "cc"),
-            str(TEMPLATE),
-            *as_args(answers),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    cc = cookiecutter_cli(answers, tmp_path / "cc")
     assert cc.returncode == 0, cc.stderr
     assert (tmp_path / "cc" / "inventory" / "src" / "inventory" / "main.py").is_file()
-    data = [arg for pair in answers.items() for arg in ("--data", f"{pair[0]}={pair[1]}")]
-    cp = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "copy",
-            "--defaults",
-            *data,
-            str(TEMPLATE),
-            str(tmp_path / "cp"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    cp = copier_cli(answers, tmp_path / "cp")
     assert cp.returncode == 0, cp.stderr
     assert (tmp_path / "cp" / "src" / "inventory" / "main.py").is_file()
