@@ -58,7 +58,16 @@ def start_worker(settings: Settings, log_path: Path, **env_overrides: str) -> Wo
         "CELERY_QUEUE": settings.celery_queue,
         **env_overrides,
     }
-    argv = [sys.executable, "-m", "celery", "-A", "{{ cookiecutter.project_slug }}.worker", "worker", "--pool", "solo"]
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "{{ cookiecutter.project_slug }}.worker",
+        "worker",
+        "--pool",
+        "solo",
+    ]
     argv += [
         "--hostname",
         name,
