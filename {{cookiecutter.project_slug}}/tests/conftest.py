@@ -5,14 +5,18 @@ server named by DATABASE_URL and migrates it to head; every test ends by emptyin
 tests never see each other's rows. Redis is the one at REDIS_URL. Both are read through `Settings`, so a
 `.env` file or environment variables work as they do for the app. An unreachable service fails
 the session with a message saying which one and how to start it; nothing is skipped.
+
+Every test runs under `blocking_guard`: a blocking call on the event loop under this package's
+code fails the test (S1, see RULES.md).
 """
 
 import asyncio
 import logging
 import socket
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -25,15 +29,18 @@ import uvicorn
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from asgi_lifespan import LifespanManager
+from blockbuster import BlockingError, blockbuster_ctx
 from fastapi import FastAPI
 from pydantic import PostgresDsn
 from redis.asyncio import Redis
 
+import {{ cookiecutter.project_slug }}
 from {{ cookiecutter.project_slug }}.config import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = str(Path({{ cookiecutter.project_slug }}.__file__).parent)
 TABLES = "users, posts, audit_events{% if cookiecutter.include_celery == 'y' %}, jobs{% endif %}"
 
 
@@ -253,3 +260,80 @@ async def serve(app: object) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+WRITES = ("io.TextIOWrapper.write", "io.BufferedWriter.write")
+# Blocking calls inside library functions that the runtime guard lets through, and why. Each
+# entry: how the library file's path ends, the function, and blockbuster's names for the calls
+# it may make there (None: any).
+TOLERATED_BLOCKING: list[tuple[str, str, tuple[str, ...] | None]] = [
+    # Log handlers write each line synchronously. Ours writes to stderr (S14), which blockbuster
+    # lets through by default: a write to a pipe waits only if the log reader stalls. pytest
+    # adds a handler of its own that writes to os.devnull; this lets it through too. A handler
+    # writing to a file or a socket would also pass unseen: put a QueueHandler in front of it.
+    ("logging/__init__.py", "emit", WRITES),
+    # asyncpg reads libpq's files (~/.pgpass, ~/.postgresql/) while it parses the parameters of
+    # a new connection: a few stats of local files per connection, not per query.
+    ("asyncpg/connect_utils.py", "_parse_connect_dsn_and_args", None),
+    # redis-py reads its own version (package metadata on disk) for each new connection.
+    ("redis/utils.py", "get_lib_version", None),
+    # pydantic looks up email-validator's installed version (package metadata on disk) whenever
+    # it builds a schema for EmailStr; within a request, only while /openapi.json is built.
+    ("pydantic/networks.py", "import_email_validator", None),
+    # FastAPI looks up an endpoint's source file (for error messages) once, then caches it.
+    ("fastapi/routing.py", "_extract_endpoint_context", None),
+]
+
+
+@dataclass
+class BlockingCalls:
+    """The blocking calls the runtime guard caught during one test, with how each was reached."""
+
+    caught: list[tuple[str, list[traceback.FrameSummary]]] = field(default_factory=list)
+
+    def take(self) -> list[str]:
+        """The calls caught so far, forgotten afterwards: for a test that blocks on purpose."""
+        messages = [message for message, _ in self.caught]
+        self.caught.clear()
+        return messages
+
+    def report(self) -> str:
+        lines = ["Blocking call on the event loop (S1; RULES.md, 'When the runtime guard fires')"]
+        for message, stack in self.caught:
+            ours = [i for i, frame in enumerate(stack) if frame.filename.startswith(PACKAGE_DIR)]
+            start = ours[-1] if ours else max(0, len(stack) - 10)
+            lines.append(f"  {message}, from:")
+            lines.extend(f"    {f.filename}:{f.lineno} in {f.name}" for f in stack[start:])
+        return "\n".join(lines)
+
+
+@pytest.fixture(autouse=True)
+def blocking_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[BlockingCalls]:
+    """S1 at run time: a blocking call on the event loop fails the test that made it.
+
+    blockbuster swaps blocking functions (time.sleep, socket and file I/O, os.stat, waits on a
+    held lock, ...) for checks that raise BlockingError when the calling thread runs an event
+    loop and a frame of this package is on the stack: anything under our routes, dependencies,
+    middleware or lifespan, down into the libraries they call. Test helpers that block outside
+    the app are left alone, and work in the thread or process pool runs off the loop.
+    """
+    calls = BlockingCalls()
+
+    class RecordedBlockingError(BlockingError):
+        # The app may catch the error where it is raised (the middleware answers any exception
+        # with a 500, background tasks log their failures), so each one is also recorded, and
+        # fails the test when it ends.
+        def __init__(self, func: str) -> None:
+            super().__init__(func)
+            calls.caught.append((str(self), traceback.extract_stack()[:-2]))
+
+    # blockbuster raises whatever its module calls BlockingError at the moment of the call. That
+    # is an implementation detail: if an upgrade changes it, tests/test_event_loop.py fails.
+    monkeypatch.setattr("blockbuster.blockbuster.BlockingError", RecordedBlockingError)
+    with blockbuster_ctx({{ cookiecutter.project_slug }}) as detector:
+        for path, function, names in TOLERATED_BLOCKING:
+            for name in names or detector.functions:
+                detector.functions[name].can_block_in(path, function)
+        yield calls
+    if calls.caught:
+        pytest.fail(calls.report(), pytrace=False)

@@ -52,6 +52,15 @@ async def create_db_pool(settings: Settings) -> asyncpg.Pool:
         return await open_pool(0)
 
 
+def _create_process_pool(max_workers: int) -> ProcessPoolExecutor:
+    # Blocking, so called in a thread (S1): the pool's queues register their semaphores with
+    # multiprocessing's resource tracker, which starts the tracker process the first time and
+    # writes to its pipe every time.
+    return ProcessPoolExecutor(
+        max_workers=max_workers, mp_context=multiprocessing.get_context("forkserver")
+    )
+
+
 async def _shutdown_process_pool(executor: ProcessPoolExecutor) -> None:
     # shutdown(wait=True) blocks until the workers exit, so it runs off the event loop (S1).
     await anyio.to_thread.run_sync(executor.shutdown)
@@ -66,9 +75,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         # S3/S18: CPU-bound work goes to other processes. forkserver, because forking a process
         # that already runs an event loop and threads is unsafe.
-        app.state.process_pool = ProcessPoolExecutor(
-            max_workers=settings.process_pool_size,
-            mp_context=multiprocessing.get_context("forkserver"),
+        app.state.process_pool = await anyio.to_thread.run_sync(
+            _create_process_pool, settings.process_pool_size
         )
         stack.push_async_callback(_shutdown_process_pool, app.state.process_pool)
 

@@ -22,6 +22,10 @@ from {{ cookiecutter.project_slug }}.middleware import RequestContextMiddleware
 from {{ cookiecutter.project_slug }}.posts.router import router as posts_router
 from {{ cookiecutter.project_slug }}.users.router import router as users_router
 
+# Read once, at import: looking up package metadata is file I/O, and `create_app` runs on a
+# running event loop (uvicorn's --factory calls it there, and so do the tests) (S1).
+VERSION = version("{{ cookiecutter.project_slug }}")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -30,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs = settings.docs_enabled  # S6: docs only where explicitly allowed
     app = FastAPI(
         title=settings.app_name,
-        version=version("{{ cookiecutter.project_slug }}"),
+        version=VERSION,
         lifespan=lifespan,
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,

@@ -2,6 +2,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
+from fastapi.concurrency import run_in_threadpool
 
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
 from {{ cookiecutter.project_slug }}.database import Conn
@@ -71,9 +72,11 @@ async def read_post(post: OwnedPost) -> dict[str, Any]:
 )
 async def analyse_post(post: OwnedPost, process_pool: ProcessPool) -> dict[str, Any]:
     # S3/S18: CPU-bound, so neither awaited on the loop nor threaded (the GIL): another process.
-    stats = await asyncio.get_running_loop().run_in_executor(
-        process_pool, analyse_text, post["body"]
-    )
+    # Submitting is done from a thread (S1): the pool starts its worker processes on first use,
+    # inside `submit` (the forkserver, then a round trip to it per worker). Only the wait for
+    # the result happens on the loop.
+    future = await run_in_threadpool(process_pool.submit, analyse_text, post["body"])
+    stats = await asyncio.wrap_future(future)
     return {
         **stats,
         "top_words": [{"word": word, "count": count} for word, count in stats["top_words"]],
