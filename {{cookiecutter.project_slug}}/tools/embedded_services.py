@@ -162,12 +162,25 @@ def succeeds(argv: Argv) -> bool:
 
 
 def run_checked(argv: Argv, *, env: dict[str, str] | None = None, user: str | None = None) -> str:
-    done = subprocess.run(  # noqa: S603 - programs and arguments are built here
-        argv, capture_output=True, text=True, check=False, env=env, cwd=ROOT, **as_user(user)
-    )
+    try:
+        done = subprocess.run(  # noqa: S603 - programs and arguments are built here
+            argv, capture_output=True, text=True, check=False, env=env, cwd=ROOT, **as_user(user)
+        )
+    except PermissionError:
+        raise SystemExit(f"[embedded] {root_hint()}") from None
     if done.returncode != 0:
-        raise SystemExit(f"[embedded] {Path(argv[0]).name} failed:\n{done.stdout}{done.stderr}")
+        hint = f"\n{root_hint()}" if user else ""
+        output = done.stdout + done.stderr
+        raise SystemExit(f"[embedded] {Path(argv[0]).name} failed:\n{output}{hint}")
     return done.stdout
+
+
+def root_hint() -> str:
+    return (
+        f"PostgreSQL will not run as root, so it runs as '{SERVER_USER}', who must be able to "
+        f"reach {ROOT} (its programs in .venv, its data in .embedded). Run this as a normal "
+        "user, or let others through every folder above the project (chmod o+x FOLDER)."
+    )
 
 
 def start_postgres(stack: ExitStack) -> str:
