@@ -249,7 +249,8 @@ def _resolve_one(
     server = service.start(workdir)
     resolution.started.append(server)
     resolution.env[service.variable] = server.url
-    embedded_at = urlsplit(server.url).netloc
+    embedded_host, embedded_port = address(server.url, service.default_port)
     resolution.report.append(
-        f"{service.name}: EMBEDDED at {embedded_at} (nothing answered at {where}; CI unset)"
+        f"{service.name}: EMBEDDED at {embedded_host}:{embedded_port} "
+        f"(nothing answered at {where}; CI unset)"
     )
