@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import services
+from tests.conftest import require_broker
 from tests.matrix import TEMPLATE
 
 
@@ -144,3 +145,21 @@ def test_make_test_with_ci_stops_at_once_naming_the_missing_service(closed_port:
     assert result.returncode != 0
     assert f"Redis is not reachable at 127.0.0.1:{closed_port}" in result.stderr
     assert "collected" not in result.stdout
+
+
+def test_only_a_rabbitmq_project_is_left_out_and_never_in_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects = {}
+    for broker in ("rabbitmq", "redis"):
+        projects[broker] = tmp_path / broker
+        projects[broker].mkdir()
+        answers = f"include_celery: y\ncelery_broker: {broker}\n"
+        (projects[broker] / ".copier-answers.yml").write_text(answers)
+    monkeypatch.setenv(services.RABBITMQ_MISSING, "RabbitMQ is not reachable at 127.0.0.1:5672")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="RabbitMQ is not reachable"):
+        require_broker(projects["rabbitmq"])
+    require_broker(projects["redis"])
+    monkeypatch.setenv("CI", "true")
+    require_broker(projects["rabbitmq"])
