@@ -42,7 +42,8 @@ def publish_deadline(settings: Settings) -> float:
     for a connection (CELERY_BROKER_TIMEOUT) and the retry policy's pause between attempts."""
     policy = create_celery(settings).conf.task_publish_retry_policy
     attempts: int = policy["max_retries"] + 1
-    return attempts * (settings.celery_broker_timeout + policy["interval_max"])
+    pause: float = policy["interval_max"]
+    return attempts * (settings.celery_broker_timeout + pause)
 
 
 async def job_rows(database_url: str) -> dict[str, dict[str, Any]]:
