@@ -7,7 +7,7 @@ bounded by a deadline computed from the app's own timeout settings: a hang fails
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -165,7 +165,7 @@ async def test_summary_answers_503_instead_of_hanging_when_the_pool_is_exhausted
         assert (await client.get("/users/me", headers=user.headers)).status_code == 200
 
 
-def probe_routes(gate: asyncio.Event, lent: list[Any]) -> Any:
+def probe_routes(gate: asyncio.Event, lent: list[Any]) -> Callable[[FastAPI], None]:
     def configure(app: FastAPI) -> None:
         router = APIRouter(prefix="/test")
 
@@ -192,6 +192,9 @@ async def test_connection_lost_between_acquire_and_first_query_is_503(
     proxy, _ = db_proxy
     gate, lent = asyncio.Event(), list[Any]()
 
+    async def connection_lent() -> bool:
+        return bool(lent)
+
     async def connection_lost() -> bool:
         try:
             return bool(lent[0].is_closed())
@@ -200,7 +203,7 @@ async def test_connection_lost_between_acquire_and_first_query_is_503(
 
     async with client_for(proxied, probe_routes(gate, lent)) as client:
         request = asyncio.create_task(client.get("/test/query-after-gate"))
-        await eventually(lambda: asyncio.sleep(0, bool(lent)))
+        await eventually(connection_lent)
         proxy.cut()
         await eventually(connection_lost)
         gate.set()  # the route now queries a connection that is already gone
