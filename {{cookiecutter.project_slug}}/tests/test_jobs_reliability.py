@@ -162,16 +162,19 @@ async def test_jobs_complete_exactly_once_across_a_killed_and_a_restarted_worker
     try:
         await submit_jobs(quick, 50)
         killed = await submit_jobs(slow, 1)
-        await submit_jobs(quick, 50)
+        # Keep submitting while watching for the slow job to start, so the kill lands in it.
+        more = asyncio.create_task(submit_jobs(quick, 50))
         await eventually(running(slow, killed), 60)
         workers[0].kill()  # kill -9 in the middle of a job: no acknowledgement, no clean-up
+        await more
         await submit_jobs(quick, 30)  # queued while no worker runs
 
         workers.append(start("second"))
         restarted = await submit_jobs(slow, 1)
-        await submit_jobs(quick, 40)
+        more = asyncio.create_task(submit_jobs(quick, 40))
         await eventually(running(slow, restarted), 60)
         workers[1].stop()  # warm restart: SIGTERM, the job in hand is finished first
+        await more
         workers.append(start("third"))
         await submit_jobs(quick, 30)
 
