@@ -46,7 +46,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 BROKER_URL = os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
 PASSWORD = "bench-password-1234"  # noqa: S105 - a throwaway account in a throwaway database
 APPS = ("service", "fastapi", "starlette")
-UPSTREAM_DELAY_S = 5
+UPSTREAM_DELAY_S = 8
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class Plan:
     probe_s: int
     ramp_s: int
     responsiveness_reps: int
+    # Also probe under each kind of heavy work alone, to see which one costs what.
+    each_source_alone: bool
     reader_posts: int
     heavy_posts: int
 
@@ -74,6 +76,7 @@ FULL = Plan(
     probe_s=10,
     ramp_s=3,
     responsiveness_reps=3,
+    each_source_alone=True,
     reader_posts=25,
     heavy_posts=200,
 )
@@ -87,6 +90,7 @@ SMOKE = Plan(
     probe_s=3,
     ramp_s=1,
     responsiveness_reps=1,
+    each_source_alone=False,
     reader_posts=25,
     heavy_posts=40,
 )
@@ -514,7 +518,8 @@ class Harness:
         heavy = self.users["heavy"]
         seconds = self.plan.ramp_s + self.plan.probe_s + 1
         signup = {
-            "email": f"load-{self.tag}-{{n}}@example.com",
+            # unique per wrk run and per request: wrk fills in {n}
+            "email": f"load-{self.tag}-{secrets.token_hex(3)}-{{n}}@example.com",
             "password": PASSWORD,
             "displayName": "load",
         }
@@ -536,7 +541,7 @@ class Harness:
             # upstream that answers after UPSTREAM_DELAY_S, so many requests wait at once.
             "slow upstream": (
                 loadgen.Load("POST", "/auth/signup", body=json.dumps(signup), unique_body=True),
-                {"connections": 8, "seconds": seconds, "rate": 2},
+                {"connections": 4, "seconds": seconds, "rate": 1},
             ),
         }
 
@@ -583,7 +588,8 @@ class Harness:
             "rate": plan.probe_rate,
         }
         conditions: dict[str, list[str]] = {"idle": []}
-        conditions |= {name: [name] for name in self.heavy_loads()}
+        if plan.each_source_alone:
+            conditions |= {name: [name] for name in self.heavy_loads()}
         conditions["all three"] = list(self.heavy_loads())
         results: dict[str, dict[str, Any]] = {
             name: {"probe": [], "heavy": {}, "extra": []} for name in conditions
