@@ -148,3 +148,31 @@ def update_readme(readme: Path, table: Path) -> None:
     block = f"{README_START}\n{table.read_text().rstrip()}\n{README_END}"
     pattern = re.escape(README_START) + r".*?" + re.escape(README_END)
     readme.write_text(re.sub(pattern, lambda _: block, text, flags=re.DOTALL))
+
+
+def profile_summary(raw: Path, top: int = 45) -> str:
+    """The functions that hold the most samples, from py-spy's collapsed stacks."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        frames = [f.strip() for f in stack.split(";") if f.strip()]
+        if not frames:
+            continue
+        total += count
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+    lines = [f"{total} samples", "", "inclusive %  self %  function"]
+    for frame, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(
+            f"{100 * count / total:10.1f}  {100 * own.get(frame, 0) / total:6.1f}  {frame[:150]}"
+        )
+    lines += ["", "by self time:"]
+    for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"{100 * count / total:6.1f}  {frame[:150]}")
+    return "\n".join(lines) + "\n"

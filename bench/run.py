@@ -69,11 +69,11 @@ class Plan:
 FULL = Plan(
     reps=3,
     warmup_s=2,
-    duration_s=7,
+    duration_s=6,
     connections=32,
     probe_rate=100,
     probe_connections=20,
-    probe_s=10,
+    probe_s=8,
     ramp_s=3,
     responsiveness_reps=3,
     each_source_alone=True,
@@ -545,12 +545,17 @@ class Harness:
             ),
         }
 
+    def job_stats(self) -> dict[str, int]:
+        stats: dict[str, int] = json.loads(self.helper("job-stats", self.database_url))
+        return stats
+
     def loaded_probe(
         self, sources: list[str], probe: loadgen.Load, probe_args: dict[str, Any]
     ) -> tuple[loadgen.Result, dict[str, loadgen.Result], dict[str, Any]]:
         """Start the heavy loads named, let them ramp up, probe, collect everything."""
         http("POST", self.url("upstream") + "/reset")
-        jobs_before = json.loads(self.helper("job-stats", self.database_url))
+        watch_jobs = "worker" in sources
+        jobs_before = self.job_stats() if watch_jobs else {}
         running = []
         for name, (load, kwargs) in self.heavy_loads().items():
             if name in sources:
@@ -567,7 +572,7 @@ class Harness:
                     f"socket errors; first: {result.first_bad}"
                 )
                 raise BenchError(msg)
-        jobs_after = json.loads(self.helper("job-stats", self.database_url))
+        jobs_after = self.job_stats() if watch_jobs else {}
         extra = {
             "upstream_max_in_flight": http("GET", self.url("upstream") + "/stats")[2][
                 "max_in_flight"
@@ -609,6 +614,54 @@ class Harness:
                     + "  ".join(f"{s} {r.rps:.1f}/s" for s, r in heavy.items())
                 )
         return results
+
+    def profile(self, scenarios: list[str], out: Path) -> None:
+        """Sample the service with py-spy while wrk runs one scenario against it."""
+        pid = next(p.pid for name, p in self.processes.started if name == "service")
+        uv = shutil.which("uv")
+        uv_argv = [uv] if uv else [sys.executable, "-m", "uv"]
+        seconds = 12
+        for scenario in scenarios:
+            load = self.scenarios()[scenario]
+            self.wrk(
+                "service",
+                load,
+                f"{scenario} warm-up",
+                connections=self.plan.connections,
+                seconds=self.plan.warmup_s,
+            )
+            raw = out / f"profile-{scenario.replace(' ', '_')}.txt"
+            spy = subprocess.Popen(
+                [
+                    *uv_argv,
+                    "tool",
+                    "run",
+                    "--from",
+                    "py-spy>=0.4,<1",
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(pid),
+                    f"--duration={seconds}",
+                    "--rate=250",
+                    "--nonblocking",
+                    "--format=raw",
+                    f"--output={raw}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+            time.sleep(2)  # py-spy attaches
+            result = self.wrk(
+                "service", load, scenario, connections=self.plan.connections, seconds=seconds - 3
+            )
+            spy.wait(timeout=120)
+            if scenario == "submit job":
+                self.purge_queue()
+            summary = report.profile_summary(raw)
+            (out / f"profile-{scenario.replace(' ', '_')}-summary.txt").write_text(summary)
+            log(f"profiled {scenario}: {result.rps:.0f} req/s while sampled; {raw}")
+            print(summary)
 
     def versions(self) -> dict[str, str]:
         found: dict[str, str] = json.loads(self.helper("versions", self.database_url))
@@ -699,6 +752,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the rendered project and logs")
     parser.add_argument("--label", default="", help="a note written into the results")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        metavar="SCENARIO",
+        help="instead of measuring, profile the service with py-spy under this scenario's load "
+        "(repeatable); writes profile-<scenario>.txt (collapsed stacks) and a summary",
+    )
     args = parser.parse_args(argv)
 
     plan = SMOKE if args.smoke else FULL
@@ -724,6 +784,10 @@ def main(argv: list[str] | None = None) -> int:
         harness.seed()
         harness.check_same_answers()
         versions = harness.versions()
+        if args.profile:
+            harness.profile(args.profile, out)
+            ok = True
+            return 0
         log(
             f"measuring: {len(harness.scenarios())} scenarios x {len(APPS)} apps x {plan.reps} runs"
         )
