@@ -26,6 +26,10 @@ def _rps(rows: list[dict[str, Any]], scenario: str, app: str) -> float:
     return next(r["rps"] for r in rows if r["scenario"] == scenario and r["app"] == app)
 
 
+def _versions(env: dict[str, Any]) -> str:
+    return "Versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + "."
+
+
 def markdown(summary: dict[str, Any]) -> str:
     rows = summary["throughput"]
     env = summary["environment"]
@@ -52,6 +56,10 @@ def markdown(summary: dict[str, Any]) -> str:
             f"{row['p99_ms']:.2f} | {row['errors']} | {row['rps'] / fastapi:.2f}{mark} | "
             f"{row['rps'] / starlette:.2f} |"
         )
+    if env.get("service_env"):
+        lines += ["", f"Service settings changed for this run: {env['service_env']}."]
+    if not resp:
+        return "\n".join([*lines, "", _versions(env), ""])
     idle = resp["idle"]
     lines += [
         "",
@@ -92,7 +100,7 @@ def markdown(summary: dict[str, Any]) -> str:
         f"✓/✗: whether p99 under all three stays within {TARGET_LOOP:.0f}x of idle. p99 of "
         "each run: " + "; ".join(f"{name} {cond['p99_runs']}" for name, cond in resp.items()) + ".",
         "",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + ".",
+        _versions(env),
         "",
     ]
     return "\n".join(lines)
@@ -108,7 +116,13 @@ def chart(summary: dict[str, Any], path: Path) -> None:
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
     apps = list(dict.fromkeys(r["app"] for r in rows))
     resp = summary["responsiveness"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [3, 2]})
+    right = None
+    if resp:
+        fig, (left, right) = plt.subplots(
+            1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [3, 2]}
+        )
+    else:
+        fig, left = plt.subplots(figsize=(9, 4.5))
     width = 0.8 / len(apps)
     for i, app in enumerate(apps):
         values = [_rps(rows, s, app) for s in scenarios]
@@ -118,6 +132,16 @@ def chart(summary: dict[str, Any], path: Path) -> None:
     left.set_ylabel("requests per second (median)")
     left.set_title("Throughput, one uvicorn process each")
     left.legend()
+    if right is not None:
+        _loop_chart(right, resp)
+    env = summary["environment"]
+    fig.suptitle(f"{env['date']}, {env['cpus']} CPUs, {env['mode']} run", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _loop_chart(right: Any, resp: dict[str, Any]) -> None:
     bars = right.bar(
         [name.replace(" ", "\n") for name in resp],
         [cond["p99_ms"] for cond in resp.values()],
@@ -127,11 +151,6 @@ def chart(summary: dict[str, Any], path: Path) -> None:
     right.tick_params(axis="x", labelsize=7)
     right.set_ylabel("p99 latency of /health/live (ms)")
     right.set_title("Event loop under load")
-    env = summary["environment"]
-    fig.suptitle(f"{env['date']}, {env['cpus']} CPUs, {env['mode']} run", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write(summary: dict[str, Any], out: Path) -> None:

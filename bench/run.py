@@ -210,6 +210,8 @@ class Harness:
         self.processes = Processes(self.logs)
         self.db_created = False
         self.users: dict[str, User] = {}
+        self.service_overrides: dict[str, str] = {}
+        self.only_scenarios: list[str] = []
 
     def url(self, app: str) -> str:
         return f"http://127.0.0.1:{self.ports[app]}"
@@ -321,7 +323,7 @@ class Harness:
         self.processes.start(
             "service",
             self.uvicorn_argv(f"{SLUG}.main:create_app", self.ports["service"], "--factory"),
-            env,
+            env | self.service_overrides,
             self.project,
         )
         for name in ("fastapi", "starlette"):
@@ -491,6 +493,8 @@ class Harness:
         plan = self.plan
         results: dict[str, dict[str, list[loadgen.Result]]] = {}
         for scenario, load in self.scenarios().items():
+            if self.only_scenarios and scenario not in self.only_scenarios:
+                continue
             results[scenario] = {app: [] for app in APPS}
             for rep in range(plan.reps):
                 for app in APPS:
@@ -615,22 +619,22 @@ class Harness:
                 )
         return results
 
-    def profile(self, scenarios: list[str], out: Path) -> None:
-        """Sample the service with py-spy while wrk runs one scenario against it."""
-        pid = next(p.pid for name, p in self.processes.started if name == "service")
+    def profile(self, scenarios: list[str], out: Path, app: str = "service") -> None:
+        """Sample one app with py-spy while wrk runs one scenario against it."""
+        pid = next(p.pid for name, p in self.processes.started if name == app)
         uv = shutil.which("uv")
         uv_argv = [uv] if uv else [sys.executable, "-m", "uv"]
         seconds = 12
         for scenario in scenarios:
             load = self.scenarios()[scenario]
             self.wrk(
-                "service",
+                app,
                 load,
                 f"{scenario} warm-up",
                 connections=self.plan.connections,
                 seconds=self.plan.warmup_s,
             )
-            raw = out / f"profile-{scenario.replace(' ', '_')}.txt"
+            raw = out / f"profile-{app}-{scenario.replace(' ', '_')}.txt"
             spy = subprocess.Popen(
                 [
                     *uv_argv,
@@ -653,13 +657,13 @@ class Harness:
             )
             time.sleep(2)  # py-spy attaches
             result = self.wrk(
-                "service", load, scenario, connections=self.plan.connections, seconds=seconds - 3
+                app, load, scenario, connections=self.plan.connections, seconds=seconds - 3
             )
             spy.wait(timeout=120)
             if scenario == "submit job":
                 self.purge_queue()
             summary = report.profile_summary(raw)
-            (out / f"profile-{scenario.replace(' ', '_')}-summary.txt").write_text(summary)
+            raw.with_suffix(".summary.txt").write_text(summary)
             log(f"profiled {scenario}: {result.rps:.0f} req/s while sampled; {raw}")
             print(summary)
 
@@ -759,6 +763,20 @@ def main(argv: list[str] | None = None) -> int:
         help="instead of measuring, profile the service with py-spy under this scenario's load "
         "(repeatable); writes profile-<scenario>.txt (collapsed stacks) and a summary",
     )
+    parser.add_argument("--profile-app", choices=APPS, default="service")
+    parser.add_argument(
+        "--scenario", action="append", help="measure only this scenario (repeatable)"
+    )
+    parser.add_argument(
+        "--no-responsiveness", action="store_true", help="skip the event-loop measurement"
+    )
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the generated service only, e.g. LOG_LEVEL=WARNING (repeatable)",
+    )
     args = parser.parse_args(argv)
 
     plan = SMOKE if args.smoke else FULL
@@ -775,6 +793,8 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C or a kill: stop everything we started before leaving.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     harness = Harness(plan, run_dir)
+    harness.service_overrides = dict(item.split("=", 1) for item in args.service_env)
+    harness.only_scenarios = args.scenario or []
     ok = False
     try:
         ensure_wrk()
@@ -785,17 +805,20 @@ def main(argv: list[str] | None = None) -> int:
         harness.check_same_answers()
         versions = harness.versions()
         if args.profile:
-            harness.profile(args.profile, out)
+            harness.profile(args.profile, out, args.profile_app)
             ok = True
             return 0
         log(
             f"measuring: {len(harness.scenarios())} scenarios x {len(APPS)} apps x {plan.reps} runs"
         )
         throughput = harness.measure_throughput()
-        log("measuring event-loop responsiveness")
-        responsiveness = harness.measure_responsiveness()
+        responsiveness = {}
+        if not args.no_responsiveness:
+            log("measuring event-loop responsiveness")
+            responsiveness = harness.measure_responsiveness()
         summary = summarise(throughput, responsiveness)
         summary["environment"] = {
+            "service_env": harness.service_overrides,
             "cpus": os.cpu_count(),
             "cpu_model": report.cpu_model(),
             "load_before": [round(x, 2) for x in load_before],
