@@ -780,10 +780,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     plan = SMOKE if args.smoke else FULL
+    # Only a complete full run with the service's own settings is "the" result.
+    complete = not (
+        args.smoke or args.profile or args.scenario or args.no_responsiveness or args.service_env
+    )
     out = args.out or (
-        Path(tempfile.mkdtemp(prefix="bench-smoke-"))
-        if args.smoke
-        else TEMPLATE_ROOT / "bench" / "results"
+        TEMPLATE_ROOT / "bench" / "results" if complete else Path(tempfile.mkdtemp(prefix="bench-"))
     )
     out.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="bench-run-"))
@@ -831,7 +833,7 @@ def main(argv: list[str] | None = None) -> int:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         }
         report.write(summary, out)
-        if not args.smoke and args.out is None:
+        if complete and args.out is None:
             report.update_readme(TEMPLATE_ROOT / "README.md", out / "latest.md")
         log(f"done in {summary['environment']['seconds']} s: {out / 'latest.md'}")
         print((out / "latest.md").read_text())
