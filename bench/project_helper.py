@@ -10,6 +10,7 @@ import sys
 from importlib.metadata import version
 
 import asyncpg
+from redis.asyncio import Redis
 
 PACKAGES = (
     "fastapi",
@@ -61,6 +62,17 @@ async def versions(url: str) -> None:
     print(json.dumps(found))
 
 
+async def drop_queue(broker_url: str, queue: str) -> None:
+    """Delete one Redis-broker queue's own keys: its messages and kombu's bindings for it."""
+    redis = Redis.from_url(broker_url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{queue}*")]  # priority lists too
+        keys += [f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
+        await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
 def main(argv: list[str]) -> None:
     command, *args = argv
     actions = {
@@ -68,6 +80,7 @@ def main(argv: list[str]) -> None:
         "drop-db": drop_db,
         "job-stats": job_stats,
         "versions": versions,
+        "drop-queue": drop_queue,
     }
     asyncio.run(actions[command](*args))
 

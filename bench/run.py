@@ -682,6 +682,11 @@ class Harness:
 
     def cleanup(self) -> None:
         self.processes.stop_all()
+        if self.db_created and BROKER_URL.startswith("redis"):
+            try:
+                self.helper("drop-queue", BROKER_URL, self.queue)
+            except BenchError as exc:
+                log(f"could not delete queue {self.queue}: {exc}")
         if self.db_created:
             try:
                 self.helper("drop-db", ADMIN_DATABASE_URL, self.db_name)
