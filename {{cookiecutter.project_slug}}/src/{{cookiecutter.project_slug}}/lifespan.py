@@ -17,6 +17,7 @@ import structlog
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from {{ cookiecutter.project_slug }}.auth.rate_limit import LoginRateLimiter
 from {{ cookiecutter.project_slug }}.config import Settings
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.worker import create_celery
@@ -96,6 +97,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             socket_timeout=settings.redis_timeout,
         )
         stack.push_async_callback(app.state.redis.aclose)
+        app.state.login_limiter = LoginRateLimiter(app.state.redis, settings)
 
         app.state.pool = await create_db_pool(settings)
         stack.push_async_callback(app.state.pool.close)
