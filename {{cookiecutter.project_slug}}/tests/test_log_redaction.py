@@ -71,8 +71,11 @@ def test_nested_dicts_and_lists_are_redacted() -> None:
         ("sent Bearer eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl now", f"sent Bearer {REDACTED} now"),
         ("authorization: bearer abc123", f"authorization: {REDACTED} {REDACTED}"),
         ("login password=hunter2 user=ada", f"login password={REDACTED} user=ada"),
-        ("{'password': 'hunter2', 'user': 'ada'}", f"{% raw %}{{'password': '{REDACTED}', 'user': 'ada'}}{% endraw %}"),
-        ('{"api_key": "sk_1"}', f'{% raw %}{{"api_key": "{REDACTED}"}}{% endraw %}'),
+        (
+            "{'password': 'hunter2', 'user': 'ada'}",
+            "{'password': '" + REDACTED + "', 'user': 'ada'}",
+        ),
+        ('{"api_key": "sk_1"}', '{"api_key": "' + REDACTED + '"}'),
         ("GET /cb?token=abc&page=2", f"GET /cb?token={REDACTED}&page=2"),
         ("postgresql://app:s3cret@db:5432/app", f"postgresql://app:{REDACTED}@db:5432/app"),
         ("X-Api-Key: k-123", f"X-Api-Key: {REDACTED}"),
