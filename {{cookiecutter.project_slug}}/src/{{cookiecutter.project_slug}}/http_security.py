@@ -99,10 +99,13 @@ class TrustedHostsMiddleware:
         await self.app(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(HOST_CHECK_EXEMPT_PREFIX):
+        if scope["type"] == "lifespan" or scope["path"].startswith(HOST_CHECK_EXEMPT_PREFIX):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
+        if scope["type"] != "http":  # websockets: Starlette's own refusal
+            await self.check(scope, receive, send)
+            return
         refused = False
 
         async def send_unless_refused(message: Message) -> None:
