@@ -17,6 +17,7 @@ import structlog
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from {{ cookiecutter.project_slug }}.auth.rate_limit import LoginRateLimiter
 from {{ cookiecutter.project_slug }}.config import Settings
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.worker import create_celery
@@ -116,6 +117,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             socket_timeout=settings.redis_timeout,
         )
         _close_at_exit(stack, "redis", app.state.redis.aclose)
+        app.state.login_limiter = LoginRateLimiter(app.state.redis, settings)
 
         app.state.pool = await create_db_pool(settings)
         _close_at_exit(stack, "db_pool", app.state.pool.close)
