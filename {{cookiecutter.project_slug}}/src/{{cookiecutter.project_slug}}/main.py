@@ -18,8 +18,10 @@ from {{ cookiecutter.project_slug }}.jobs.router import router as jobs_router
 {%- endif %}
 from {{ cookiecutter.project_slug }}.lifespan import lifespan
 from {{ cookiecutter.project_slug }}.logging import configure_logging
+from {{ cookiecutter.project_slug }}.metrics import install_metrics
 from {{ cookiecutter.project_slug }}.middleware import RequestContextMiddleware
 from {{ cookiecutter.project_slug }}.posts.router import router as posts_router
+from {{ cookiecutter.project_slug }}.sentry import init_sentry
 from {{ cookiecutter.project_slug }}.users.router import router as users_router
 
 # Read once, at import: looking up package metadata is file I/O, and `create_app` runs on a
@@ -30,6 +32,7 @@ VERSION = version("{{ cookiecutter.project_slug }}")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings)
+    init_sentry(settings, VERSION)  # only when SENTRY_DSN is set
 
     docs = settings.docs_enabled  # S6: docs only where explicitly allowed
     app = FastAPI(
@@ -47,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
+    if settings.metrics_enabled:
+        install_metrics(app)  # GET /metrics, outside the docs
 
     app.include_router(health_router)
     app.include_router(auth_router)
