@@ -101,7 +101,7 @@ async def test_a_crash_is_reported_with_its_type_and_without_secrets(
 ) -> None:
     server, dsn = ingestion
     reporting = settings.model_copy(update={"sentry_dsn": HttpUrl(dsn)})
-    token = "Bearer do-not-leak-this-token"  # noqa: S105
+    token = "Bearer do-not-leak-this-token"
     async with client_for(reporting, add_crash_route) as client:
         assert sentry_sdk.get_client().is_active()
         response = await client.post(
