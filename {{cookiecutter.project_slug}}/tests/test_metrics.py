@@ -115,8 +115,7 @@ async def test_latency_histogram_counts_every_request(client: httpx.AsyncClient)
         (s.labels["le"], s.value)
         for family in text_string_to_metric_families(response.text)
         for s in family.samples
-        if s.name == "http_request_duration_seconds_bucket"
-        and s.labels["route"] == "/health/live"
+        if s.name == "http_request_duration_seconds_bucket" and s.labels["route"] == "/health/live"
     ]
 
     live = ("GET", "/health/live", "200")

@@ -145,4 +145,3 @@ async def test_building_apps_again_keeps_one_sentry_client(
         first = sentry_sdk.get_client()
     async with client_for(reporting):
         assert sentry_sdk.get_client() is first
-

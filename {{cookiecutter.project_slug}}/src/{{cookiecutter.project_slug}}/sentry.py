@@ -19,7 +19,7 @@ from sentry_sdk.types import Event, Hint
 from {{ cookiecutter.project_slug }}.config import Settings
 
 # Bound for structlog per request{% if cookiecutter.include_celery == 'y' %} and per task{% endif %}: a report then leads to its log lines.
-LOG_CONTEXT_TAGS = ("request_id"{% if cookiecutter.include_celery == 'y' %}, "task_id"{% endif %},)
+LOG_CONTEXT_TAGS = {% if cookiecutter.include_celery == 'y' %}("request_id", "task_id"){% else %}("request_id",){% endif %}
 
 
 def init_sentry(settings: Settings, version: str{% if cookiecutter.include_celery == 'y' %}, *, worker: bool = False{% endif %}) -> bool:
