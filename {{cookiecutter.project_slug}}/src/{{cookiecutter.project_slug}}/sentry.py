@@ -22,7 +22,7 @@ from {{ cookiecutter.project_slug }}.config import Settings
 LOG_CONTEXT_TAGS = {% if cookiecutter.include_celery == 'y' %}("request_id", "task_id"){% else %}("request_id",){% endif %}
 
 
-def init_sentry(settings: Settings, version: str{% if cookiecutter.include_celery == 'y' %}, *, worker: bool = False{% endif %}) -> bool:
+def init_sentry(settings: Settings, version: str) -> bool:
     """Initialise the SDK once per process; return whether reporting is on."""
     if settings.sentry_dsn is None:
         return False
@@ -30,11 +30,13 @@ def init_sentry(settings: Settings, version: str{% if cookiecutter.include_celer
     client = sentry_sdk.get_client()
     if client.is_active() and client.dsn == dsn:
         return True  # create_app may run more than once in a process
-    integrations: list[Integration] = [StarletteIntegration(), FastApiIntegration()]
+    integrations: list[Integration] = [
+        StarletteIntegration(),
+        FastApiIntegration(),
 {%- if cookiecutter.include_celery == 'y' %}
-    if worker:
-        integrations.append(CeleryIntegration())
+        CeleryIntegration(),  # in the worker: task errors; in the API: traces follow the task
 {%- endif %}
+    ]
     sentry_sdk.init(
         dsn=dsn,
         environment=settings.environment.value,
