@@ -1,14 +1,16 @@
 """GET /metrics: request counts and latencies labelled by method, route template and status."""
 
+import asyncio
+
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, BackgroundTasks, FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from {{ cookiecutter.project_slug }}.config import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.metrics import OTHER_METHOD, UNMATCHED_ROUTE
 
-from tests.conftest import ClientFactory, UserFactory
+from tests.conftest import ClientFactory, UserFactory, eventually, serve
 from tests.test_posts import write_post
 
 Labels = tuple[str, str, str]  # method, route, status
@@ -123,6 +125,36 @@ async def test_latency_histogram_counts_every_request(client: httpx.AsyncClient)
     assert sums[live] > 0
     assert buckets[-1] == ("+Inf", 5)
     assert [count for _, count in buckets] == sorted(count for _, count in buckets)  # cumulative
+
+
+async def test_a_request_is_recorded_when_its_response_is_sent_not_after_its_background_work(
+    settings: Settings,
+) -> None:
+    release = asyncio.Event()
+
+    async def slow_background_work() -> None:
+        await release.wait()
+
+    def add_route(app: FastAPI) -> None:
+        @app.get("/test/with-background-work")
+        async def with_background_work(background: BackgroundTasks) -> dict[str, str]:
+            background.add_task(slow_background_work)
+            return {"status": "accepted"}
+
+    app = create_app(settings)
+    add_route(app)
+    series = ("GET", "/test/with-background-work", "200")
+    # A real server: in-process transports return only once the background work is done.
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+        try:
+            assert (await client.get(series[1])).status_code == 200
+
+            async def recorded() -> bool:
+                return (await scrape(client, "http_requests_total")).get(series) == 1
+
+            await eventually(recorded)  # while the background work still waits for `release`
+        finally:
+            release.set()  # or the server would wait for it forever when stopping
 
 
 async def test_the_scrape_itself_is_counted_once_it_is_answered(client: httpx.AsyncClient) -> None:

@@ -45,17 +45,27 @@ class HttpMetrics:
             registry=self.registry,
         )
 
+        # The series of each label set, looked up once: `labels()` validates and locks each time.
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER_METHOD
         # The router puts the matched route in the scope (a 405 names the route it matched).
         route = getattr(scope.get("route"), "path_format", None) or UNMATCHED_ROUTE
-        labels = (method, route, str(status))
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(seconds)
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            labels = (method, route, str(status))
+            series = self._series[key] = (
+                self.requests.labels(*labels),
+                self.latency.labels(*labels),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 class MetricsMiddleware:
-    """Pure ASGI: times each HTTP request and records it once its response has been sent."""
+    """Pure ASGI: times each HTTP request and records it as soon as its response is complete."""
 
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
@@ -68,22 +78,33 @@ class MetricsMiddleware:
 
         status = 500  # what the client gets if the app raises before it responds
         started_at = time.perf_counter()
+        recorded = False
 
-        async def send_and_note_status(message: Message) -> None:
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self.metrics.observe(scope, status, time.perf_counter() - started_at)
+
+        async def send_and_record(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                # The client has the whole response; background tasks, which run after it in
+                # the same call, are not part of the request's latency.
+                record()
 
         try:
-            await self.app(scope, receive, send_and_note_status)
+            await self.app(scope, receive, send_and_record)
         finally:
-            self.metrics.observe(scope, status, time.perf_counter() - started_at)
+            record()  # no complete response: the app raised, or the client went away
 
 
-async def metrics_endpoint(request: Request) -> Response:
-    # Serialising a registry of this size takes well under a millisecond: no need to leave
-    # the event loop, and staying on it keeps every metric update on one thread.
+def metrics_endpoint(request: Request) -> Response:
+    # A `def` route, so it runs in the thread pool: rendering grows with the number of series
+    # (milliseconds for a few hundred) and must not hold up the event loop meanwhile (S1/S3).
     metrics: HttpMetrics = request.app.state.metrics
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
