@@ -1,7 +1,7 @@
 """Error reporting to Sentry, switched on by `SENTRY_DSN` alone.
 
 Without a DSN the SDK is never initialised: no hooks, no background thread, no network. With
-one, the API{% if cookiecutter.include_celery == 'y' %} and the worker{% endif %} report unhandled exceptions and ERROR log lines, tagged with
+one, the API{% if cookiecutter.include_celery == 'y' %} and the worker report{% else %} reports{% endif %} unhandled exceptions and ERROR log lines, tagged with
 the environment, the release and the request id, and sample `SENTRY_TRACES_SAMPLE_RATE` of
 requests as performance traces. Events are sent by the SDK's own thread, never on the event loop.
 """
