@@ -1,7 +1,8 @@
-"""The worker counts task outcomes and serves them for Prometheus, whichever process ran them."""
+"""The worker counts task outcomes for Prometheus, whichever process ran them, and reports
+failing tasks to Sentry (a local stand-in, as in tests/test_sentry.py)."""
 
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,8 +15,9 @@ from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.jobs.queue import RUN_POSTS_REPORT
 from {{ cookiecutter.project_slug }}.worker import create_celery
 
-from tests.conftest import UserFactory, eventually
+from tests.conftest import UserFactory, eventually, serve
 from tests.test_jobs import finished_job, submit, write_posts
+from tests.test_sentry import Ingestion
 from tests.workers import TcpProxy, WorkerProcess, start_worker
 
 Counts = dict[tuple[str, str], float]  # (sample name, task name) -> value
@@ -30,12 +32,26 @@ def metrics_port() -> int:
 
 
 @pytest.fixture
+async def sentry_server() -> AsyncIterator[tuple[Ingestion, str]]:
+    ingestion = Ingestion()
+    async with serve(ingestion) as url:
+        yield ingestion, f"http://public-key@{url.removeprefix('http://')}/42"
+
+
+@pytest.fixture
 def prefork_worker(
-    settings: Settings, tmp_path: Path, metrics_port: int
+    settings: Settings,
+    tmp_path: Path,
+    metrics_port: int,
+    sentry_server: tuple[Ingestion, str],
 ) -> Iterator[WorkerProcess]:
     # prefork: tasks run in child processes, the endpoint in the main one.
     process = start_worker(
-        settings, tmp_path / "worker.log", pool="prefork", WORKER_METRICS_PORT=str(metrics_port)
+        settings,
+        tmp_path / "worker.log",
+        pool="prefork",
+        WORKER_METRICS_PORT=str(metrics_port),
+        SENTRY_DSN=sentry_server[1],
     )
     yield process
     process.stop()
@@ -101,6 +117,25 @@ async def test_succeeded_and_failed_tasks_are_counted_across_pool_processes(
     writers = writer_pids(serving["directory"])
     assert writers
     assert prefork_worker.process.pid not in writers
+
+
+async def test_a_failing_task_is_reported_to_sentry_with_its_task_id(
+    settings: Settings,
+    prefork_worker: WorkerProcess,
+    sentry_server: tuple[Ingestion, str],
+) -> None:
+    ingestion, _ = sentry_server
+    result = create_celery(settings).send_task(
+        RUN_POSTS_REPORT, args=["not-a-job-id"], queue=settings.celery_queue
+    )
+
+    async def reported() -> bool:
+        return any(e.get("tags", {}).get("task_id") == result.id for e in ingestion.events())
+
+    await eventually(reported, 30)
+    event = next(e for e in ingestion.events() if e["tags"].get("task_id") == result.id)
+    assert event["exception"]["values"][-1]["type"] == "ValueError"
+    assert event["environment"] == "test"
 
 
 async def test_retried_tasks_are_counted(
