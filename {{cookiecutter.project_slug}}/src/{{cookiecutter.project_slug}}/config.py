@@ -90,7 +90,7 @@ class Settings(BaseSettings):
 
     health_check_timeout: PositiveSeconds = 2.0
 
-    # Observability: Prometheus metrics and Sentry error reporting (README, "Metrics").
+    # Prometheus metrics and Sentry (README, "Metrics" and "Error reporting (Sentry)").
     metrics_enabled: bool = True
 {%- if cookiecutter.include_celery == 'y' %}
     # Port the worker's main process serves its task counters on; 0 serves none.
