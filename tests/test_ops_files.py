@@ -118,3 +118,66 @@ def test_gitlab_pipeline_is_valid_and_runs_every_check(
     assert ("rabbitmq" in services) == (
         options["include_celery"] == "y" and options["celery_broker"] == "rabbitmq"
     )
+
+
+KUBERNETES_VERSION = "1.31"  # the oldest release the manifests must be valid for
+
+
+@pytest.mark.parametrize("project", rows("use_docker", "y"), indirect=True)
+def test_kubernetes_example_is_valid_and_matches_the_image(
+    project: Path, request: pytest.FixtureRequest
+) -> None:
+    folder = project / "deploy" / "kubernetes"
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    files = kustomization["resources"]
+    assert sorted(files) == sorted(
+        path.name for path in folder.glob("*.yaml") if path != folder / "kustomization.yaml"
+    )
+    result = tool("kubernetes-validate", "--strict", "-k", KUBERNETES_VERSION, *files, cwd=folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    options = chosen(request)
+    slug = options["project_slug"]
+    documents = [doc for name in files for doc in yaml.safe_load_all((folder / name).read_text())]
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for doc in documents:
+        by_kind.setdefault(doc["kind"], []).append(doc)
+    deployments = {d["metadata"]["name"]: d for d in by_kind["Deployment"]}
+    name = slug.replace("_", "-")
+    expected = {f"{name}-api"} | ({f"{name}-worker"} if options["include_celery"] == "y" else set())
+    assert set(deployments) == expected
+    [job] = by_kind["Job"]
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "alembic",
+        "upgrade",
+        "head",
+    ]
+    assert [image["name"] for image in kustomization["images"]] == [slug]
+
+    dockerfile = (project / "Dockerfile").read_text()
+    for workload in [*deployments.values(), job]:
+        pod = workload["spec"]["template"]["spec"]
+        # The same numeric user the image declares, so runAsNonRoot can be enforced.
+        assert pod["securityContext"]["runAsUser"] == 10001
+        assert "USER 10001:10001" in dockerfile
+        [container] = pod["containers"]
+        assert container["image"] == slug
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        refs = [next(iter(source.values()))["name"] for source in container["envFrom"]]
+        assert refs == [name, name]  # the ConfigMap and the Secret
+        if workload["kind"] == "Deployment":
+            selector = workload["spec"]["selector"]["matchLabels"]
+            assert selector.items() <= workload["spec"]["template"]["metadata"]["labels"].items()
+
+    api = deployments[f"{name}-api"]["spec"]["template"]["spec"]["containers"][0]
+    assert api["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert api["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    [service] = by_kind["Service"]
+    assert (
+        service["spec"]["selector"] == deployments[f"{name}-api"]["spec"]["selector"]["matchLabels"]
+    )
+    [config] = by_kind["ConfigMap"]
+    assert config["data"]["ENVIRONMENT"] == "production"
+    if options["include_celery"] == "y":
+        worker = deployments[f"{name}-worker"]["spec"]["template"]["spec"]["containers"][0]
+        assert worker["command"][:3] == ["celery", "-A", f"{slug}.worker"]
