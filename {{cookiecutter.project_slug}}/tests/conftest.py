@@ -288,6 +288,13 @@ TOLERATED_BLOCKING: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("pydantic/networks.py", "import_email_validator", None),
     # FastAPI looks up an endpoint's source file (for error messages) once, then caches it.
     ("fastapi/routing.py", "_extract_endpoint_context", None),
+    # sentry-sdk (only with SENTRY_DSN set): `init` looks at the working directory and host
+    # once per process, in create_app, before the first request; an error event is built on
+    # the thread that logged the error, resolving file paths and reading source lines, which
+    # linecache keeps after the first read of each file. Sending happens on the SDK's thread.
+    ("sentry_sdk/_init_implementation.py", "_init", None),
+    ("sentry_sdk/utils.py", "event_from_exception", None),
+    ("sentry_sdk/utils.py", "_get_installed_modules", None),
 ]
 
 

@@ -45,8 +45,13 @@ class WorkerProcess:
         return events
 
 
-def start_worker(settings: Settings, log_path: Path, **env_overrides: str) -> WorkerProcess:
-    """Start `celery worker` on the test database and queue; return once it answers a ping."""
+def start_worker(
+    settings: Settings, log_path: Path, *, pool: str = "solo", **env_overrides: str
+) -> WorkerProcess:
+    """Start `celery worker` on the test database and queue; return once it answers a ping.
+
+    `solo` runs tasks in the worker process itself; `prefork` in two child processes.
+    """
     name = f"test-{uuid4().hex[:8]}@localhost"
     env = {
         **os.environ,
@@ -65,7 +70,9 @@ def start_worker(settings: Settings, log_path: Path, **env_overrides: str) -> Wo
         "{{ cookiecutter.project_slug }}.worker",
         "worker",
         "--pool",
-        "solo",
+        pool,
+        "--concurrency",
+        "2",
         "--hostname",
         name,
         "--queues",

@@ -93,6 +93,16 @@ class Settings(BaseSettings):
 
     health_check_timeout: PositiveSeconds = 2.0
 
+    # Prometheus metrics and Sentry (README, "Metrics" and "Error reporting (Sentry)").
+    metrics_enabled: bool = True
+{%- if cookiecutter.include_celery == 'y' %}
+    # Port the worker's main process serves its task counters on; 0 serves none.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+{%- endif %}
+    # Unset: Sentry is never initialised and nothing is sent anywhere.
+    sentry_dsn: HttpUrl | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # None picks by environment: readable console lines locally, JSON lines everywhere else.
     log_format: Literal["console", "json"] | None = None

@@ -19,8 +19,10 @@ from {{ cookiecutter.project_slug }}.jobs.router import router as jobs_router
 {%- endif %}
 from {{ cookiecutter.project_slug }}.lifespan import lifespan
 from {{ cookiecutter.project_slug }}.logging import configure_logging
+from {{ cookiecutter.project_slug }}.metrics import install_metrics
 from {{ cookiecutter.project_slug }}.middleware import RequestContextMiddleware
 from {{ cookiecutter.project_slug }}.posts.router import router as posts_router
+from {{ cookiecutter.project_slug }}.sentry import init_sentry
 from {{ cookiecutter.project_slug }}.users.router import router as users_router
 
 # Read once, at import: looking up package metadata is file I/O, and `create_app` runs on a
@@ -31,6 +33,7 @@ VERSION = version("{{ cookiecutter.project_slug }}")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings)
+    init_sentry(settings, VERSION)  # only when SENTRY_DSN is set
 
     docs = settings.docs_enabled  # S6: docs only where explicitly allowed
     app = FastAPI(
@@ -53,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if "*" not in hosts:
         app.add_middleware(http_security.TrustedHostsMiddleware, allowed_hosts=hosts)
     app.add_middleware(RequestContextMiddleware)
+    if settings.metrics_enabled:
+        install_metrics(app)  # GET /metrics, outside the docs
     if settings.cors_origins:
         # Outside the request context, so error responses carry CORS headers too and a browser
         # client can read them. Bearer tokens, not cookies: no credentials mode.

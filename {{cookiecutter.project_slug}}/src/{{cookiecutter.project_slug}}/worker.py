@@ -11,6 +11,7 @@ borrow connections from that pool; none opens its own.
 
 import asyncio
 from collections.abc import Awaitable
+from importlib.metadata import version
 from typing import Any, TypeVar
 
 import asyncpg
@@ -20,12 +21,16 @@ from celery.signals import (
     setup_logging,
     task_postrun,
     task_prerun,
+    worker_init,
     worker_process_shutdown,
+    worker_ready,
     worker_shutdown,
 )
 
+from {{ cookiecutter.project_slug }} import worker_metrics
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.logging import configure_logging
+from {{ cookiecutter.project_slug }}.sentry import init_sentry
 
 T = TypeVar("T")
 
@@ -136,6 +141,25 @@ def _close_resources(**_: Any) -> None:
 def _use_service_logging(**_: Any) -> None:
     """Worker processes log through the same structlog configuration as the API (S14)."""
     configure_logging(Settings())
+
+
+@worker_init.connect
+def _start_observability(**_: Any) -> None:
+    """In the main process, before the pool starts: Sentry, and the task counters if enabled."""
+    settings = Settings()
+    init_sentry(settings, version("{{ cookiecutter.project_slug }}"))
+    if settings.worker_metrics_port:
+        worker_metrics.start(settings.worker_metrics_port)
+
+
+@worker_ready.connect
+def _serve_metrics(**_: Any) -> None:
+    worker_metrics.serve()
+
+
+@worker_shutdown.connect
+def _stop_metrics(**_: Any) -> None:
+    worker_metrics.stop()
 
 
 @task_prerun.connect
