@@ -16,9 +16,10 @@ from {{ cookiecutter.project_slug }}.jobs.queue import RUN_POSTS_REPORT
 from {{ cookiecutter.project_slug }}.worker import create_celery
 
 from tests.conftest import UserFactory, eventually, serve
+from tests.proxy import TcpProxy
 from tests.test_jobs import finished_job, submit, write_posts
 from tests.test_sentry import Ingestion
-from tests.workers import TcpProxy, WorkerProcess, start_worker
+from tests.workers import WorkerProcess, start_worker
 
 Counts = dict[tuple[str, str], float]  # (sample name, task name) -> value
 
