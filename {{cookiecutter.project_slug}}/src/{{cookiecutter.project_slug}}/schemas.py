@@ -2,9 +2,16 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, field_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -31,3 +38,17 @@ class CustomBaseModel(BaseModel):
         if isinstance(value, datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return handler(value)
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        msg = "must not contain the NUL character (U+0000)"
+        raise ValueError(msg)
+    return value
+
+
+# Free text that is stored: PostgreSQL text cannot hold NUL, so it is refused here with a 422
+# instead of failing in the database with a 500. The pattern documents it in the OpenAPI schema.
+Text = Annotated[
+    str, AfterValidator(_storable), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
+]

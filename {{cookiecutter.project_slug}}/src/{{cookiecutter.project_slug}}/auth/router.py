@@ -72,7 +72,9 @@ async def signup(
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], conn: Conn, settings: SettingsDep
 ) -> dict[str, Any]:
-    user = await users_service.get_user_by_email(conn, form.username.strip().lower())
+    email = form.username.strip().lower()
+    # No stored email holds a NUL (PostgreSQL text cannot): an unknown user, not a database error.
+    user = None if "\x00" in email else await users_service.get_user_by_email(conn, email)
     if user is None:
         # Same work as a wrong password, so response time does not reveal which emails exist.
         await security.burn_verification_time(form.password)
