@@ -60,6 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak-seconds", type=float, default=3.0, help="soak duration (s)")
     parser.addoption("--soak-connections", type=int, default=10, help="concurrent clients")
 
+
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = str(Path({{ cookiecutter.project_slug }}.__file__).parent)

@@ -14,7 +14,7 @@ from {{ cookiecutter.project_slug }}.config import Settings
 
 from tests.load import REQUEST_TIMEOUT_S, report, run_load, sign_up, uvicorn_process
 
-USERS = 10
+USERS = 4  # accounts the clients share; each sign-up hashes a password
 MIB = 1024 * 1024
 # Growth of resident memory allowed between the end of warm-up and the end of the soak. Warm-up
 # runs the same mix at the same concurrency, so the pool connections, caches and allocator arenas
