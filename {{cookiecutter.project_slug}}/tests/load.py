@@ -1,8 +1,9 @@
-"""A load generator for the soak and overload tests: N concurrent clients with async httpx.
+"""Load generation for the soak test, and `report` for the numbers the load and fuzz tests print.
 
 `uvicorn_process` runs the service as it runs in production, in a process of its own, so its
-memory can be measured on its own. `run_load` keeps N connections busy with a mix of
-authenticated reads and writes for a while and counts what came back.
+memory and CPU time can be measured apart from the load generator's. `run_load` keeps N
+connections busy (async httpx, one task per connection) with a mix of authenticated reads and
+writes and health checks for a while, and counts what came back.
 """
 
 import asyncio
@@ -101,7 +102,8 @@ async def uvicorn_process(settings: Settings, log_path: Path) -> AsyncIterator[S
                 await asyncio.sleep(0.1)
         yield server
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         try:
             await asyncio.wait_for(process.wait(), 30)
         except TimeoutError:
@@ -145,14 +147,9 @@ class LoadResult:
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
-    def merge(self, other: "LoadResult") -> None:
-        self.requests += other.requests
-        self.seconds += other.seconds
-        self.statuses += other.statuses
-        self.failures += other.failures
 
-
-# What one request of the mix is, how often it is picked, and the status it must get.
+# The requests of the mix and their weights: about half post reads, a fifth writes, the rest
+# the caller's account and the two health probes.
 MIX: list[tuple[str, int]] = [
     ("create", 2),
     ("list", 3),
