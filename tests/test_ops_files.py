@@ -178,6 +178,10 @@ def test_kubernetes_example_is_valid_and_matches_the_image(
     )
     [config] = by_kind["ConfigMap"]
     assert config["data"]["ENVIRONMENT"] == "production"
+    # Settings refuse production without trusted hosts, or with a wildcard.
+    hosts = json.loads(config["data"]["TRUSTED_HOSTS"])
+    assert hosts
+    assert "*" not in hosts
     if options["include_celery"] == "y":
         worker = deployments[f"{name}-worker"]["spec"]["template"]["spec"]["containers"][0]
         assert worker["command"][:3] == ["celery", "-A", f"{slug}.worker"]

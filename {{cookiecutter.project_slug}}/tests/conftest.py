@@ -161,7 +161,13 @@ async def redis_reachable(base_settings: Settings) -> None:
 async def settings(
     base_settings: Settings, database_url: str, redis_reachable: None
 ) -> AsyncIterator[Settings]:
-    yield base_settings.model_copy(update={"database_url": PostgresDsn(database_url)})
+    yield base_settings.model_copy(
+        update={
+            "database_url": PostgresDsn(database_url),
+            # Rate-limit counters of its own: Redis is shared with other tests and other runs.
+            "rate_limit_key_prefix": f"{{ cookiecutter.project_slug }}-test-{uuid4().hex}",
+        }
+    )
     # Truncate rather than roll back: background tasks and pooled connections commit on their own.
     conn = await asyncpg.connect(database_url)
     try:

@@ -34,7 +34,9 @@ def test_empty_secret_key_counts_as_missing() -> None:
 
 
 def test_strong_secret_key_is_accepted_in_production() -> None:
-    settings = make(environment=Environment.PRODUCTION, secret_key=STRONG_KEY)
+    settings = make(
+        environment=Environment.PRODUCTION, secret_key=STRONG_KEY, trusted_hosts=["api.example.com"]
+    )
     assert isinstance(settings.secret_key, SecretStr)
     assert settings.secret_key.get_secret_value() == STRONG_KEY
     assert STRONG_KEY not in repr(settings)
@@ -72,7 +74,9 @@ def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     [(Environment.LOCAL, "console"), (Environment.TEST, "json"), (Environment.PRODUCTION, "json")],
 )
 def test_log_format_follows_environment(environment: Environment, expected: str) -> None:
-    settings = make(environment=environment, secret_key=STRONG_KEY)
+    settings = make(
+        environment=environment, secret_key=STRONG_KEY, trusted_hosts=["api.example.com"]
+    )
     assert settings.effective_log_format == expected
 
 

@@ -13,7 +13,8 @@ import pytest
 from {{ cookiecutter.project_slug }}.config import Settings
 
 from tests.conftest import ClientFactory, SignedUpUser, UserFactory, eventually
-from tests.workers import TcpProxy, WorkerProcess, start_worker
+from tests.proxy import TcpProxy
+from tests.workers import WorkerProcess, start_worker
 
 NEAR_DUPLICATE = "the analytical engine weaves algebraic patterns just as the loom weaves flowers"
 

@@ -2,17 +2,15 @@
 
 The app runs in a real uvicorn server with a pool of two connections, talking to Postgres
 through a proxy that delays every reply, so each request holds its connection for a while. A
-first batch of requests is sent, and while it is still in flight a second one. The service must
+first batch of requests is sent, and while it is still in flight a second one, which includes
+the summary route: it needs more than one connection per request. The service must
 not lock up: a request that cannot get a connection within DB_ACQUIRE_TIMEOUT is refused at
 once with a 503 in the common error shape, every request ends within a bound that follows from
 the settings, and the first request after the load succeeds.
 """
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,78 +21,31 @@ from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.conftest import UserFactory, eventually, serve
 from tests.load import report
+from tests.proxy import TcpProxy
 
 POOL_SIZE = 2
 DELAY_S = 0.1  # added to every reply Postgres sends, so each query takes at least this long
 REQUESTS_PER_BATCH = 12
-# GET /posts sends four commands while it holds its connection: the caller (CurrentUser), the
-# page, the count, and the reset asyncpg runs when the connection goes back to the pool (before
-# the response, see database.Conn). asyncpg cuts off each one after DB_COMMAND_TIMEOUT.
-COMMANDS_PER_REQUEST = 4
-
-
-@dataclass
-class SlowProxy:
-    """Forwards loopback connections to Postgres, holding each reply for `delay` seconds."""
-
-    target_host: str
-    target_port: int
-    delay: float = 0.0
-    held: int = 0  # replies being held right now: queries in progress
-    _server: asyncio.Server | None = None
-    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
-
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(
-            self.target_host, self.target_port
-        )
-        self._writers += [writer, upstream_writer]
-        await asyncio.gather(
-            self._pipe(reader, upstream_writer, delayed=False),
-            self._pipe(upstream_reader, writer, delayed=True),
-        )
-
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, delayed: bool
-    ) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                if delayed and self.delay:
-                    self.held += 1
-                    try:
-                        await asyncio.sleep(self.delay)
-                    finally:
-                        self.held -= 1
-                writer.write(data)
-                await writer.drain()
-        writer.close()
-
-    async def stop(self) -> None:
-        for writer in self._writers:
-            writer.close()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+# The first batch lists posts, the second also asks for summaries, whose counts each need a
+# connection of their own besides the request's (S17): a pool of two that used to deadlock.
+FIRST_BATCH = ["/posts"] * REQUESTS_PER_BATCH
+SECOND_BATCH = ["/posts", "/users/me/summary"] * (REQUESTS_PER_BATCH // 2)
+# The longest path through either route: wait for the request's connection, the caller's query,
+# wait for the extra connections (the summary's, acquired together), a query and the reset
+# asyncpg runs as each goes back to the pool (before the response, see database.Conn), then the
+# request connection's reset. asyncpg cuts off each command after DB_COMMAND_TIMEOUT.
+ACQUIRES_IN_A_ROW = 2
+COMMANDS_IN_A_ROW = 4
 
 
 @pytest.fixture
-async def slow_database(settings: Settings) -> AsyncIterator[tuple[Settings, SlowProxy]]:
-    """Settings for a small pool on a slow database (the same one), and the proxy that slows it."""
-    target = urlsplit(str(settings.database_url))
-    proxy = SlowProxy(target.hostname or "127.0.0.1", target.port or 5432)
-    port = await proxy.start()
-    credentials = target.netloc.rpartition("@")[0]
-    netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
-    through_proxy = target._replace(netloc=netloc).geturl()
+async def slow_database(settings: Settings) -> AsyncIterator[tuple[Settings, TcpProxy]]:
+    """Settings for a small pool on the test database, behind the proxy (not slow yet)."""
+    proxy, url = await TcpProxy.to(str(settings.database_url))
     yield (
         settings.model_copy(
             update={
-                "database_url": PostgresDsn(through_proxy),
+                "database_url": PostgresDsn(url),
                 "db_pool_min_size": POOL_SIZE,
                 "db_pool_max_size": POOL_SIZE,
                 "db_acquire_timeout": 0.2,
@@ -118,7 +69,7 @@ def is_unavailable_error(response: httpx.Response) -> bool:
 
 
 async def test_requests_beyond_the_pool_get_a_fast_503_and_the_service_recovers(
-    slow_database: tuple[Settings, SlowProxy],
+    slow_database: tuple[Settings, TcpProxy],
     make_user: UserFactory,
     client: httpx.AsyncClient,
     request: pytest.FixtureRequest,
@@ -127,11 +78,13 @@ async def test_requests_beyond_the_pool_get_a_fast_503_and_the_service_recovers(
     user = await make_user()
     created = await client.post("/posts", json={"title": "t", "body": "b"}, headers=user.headers)
     assert created.status_code == 201
-    # A request waits at most DB_ACQUIRE_TIMEOUT for a connection, then sends at most
-    # COMMANDS_PER_REQUEST commands, each cut off after DB_COMMAND_TIMEOUT: none may take longer.
-    bound = settings.db_acquire_timeout + COMMANDS_PER_REQUEST * settings.db_command_timeout
+    # No request may take longer than waiting out each acquire and each command in a row.
+    bound = (
+        ACQUIRES_IN_A_ROW * settings.db_acquire_timeout
+        + COMMANDS_IN_A_ROW * settings.db_command_timeout
+    )
     loop = asyncio.get_running_loop()
-    limits = httpx.Limits(max_connections=2 * REQUESTS_PER_BATCH + 1)
+    limits = httpx.Limits(max_connections=len(FIRST_BATCH) + len(SECOND_BATCH) + 1)
 
     async with (
         serve(create_app(settings)) as base_url,
@@ -145,27 +98,31 @@ async def test_requests_beyond_the_pool_get_a_fast_503_and_the_service_recovers(
             return response, loop.time() - started
 
         proxy.delay = DELAY_S
-        first = [asyncio.create_task(get("/posts")) for _ in range(REQUESTS_PER_BATCH)]
+        first = [asyncio.create_task(get(path)) for path in FIRST_BATCH]
 
         async def first_batch_querying() -> bool:
             return proxy.held > 0
 
         await eventually(first_batch_querying)
         still_in_flight = sum(not task.done() for task in first)
-        second = [asyncio.create_task(get("/posts")) for _ in range(REQUESTS_PER_BATCH)]
+        second = [asyncio.create_task(get(path)) for path in SECOND_BATCH]
         live = asyncio.create_task(get("/health/live"))  # needs no database: answers meanwhile
         results = await asyncio.gather(*first, *second)
         live_response, _ = await live
 
         after_load, time_to_success = await get("/posts")
 
+    by_path: dict[str, dict[int, int]] = {}
+    for response, _ in results:
+        statuses = by_path.setdefault(response.request.url.path, {})
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
     refused = [(r, t) for r, t in results if r.status_code == 503]
     served = [(r, t) for r, t in results if r.status_code == 200]
     report(
         request.config,
-        f"\noverload: pool {POOL_SIZE}, {2 * REQUESTS_PER_BATCH} requests in two overlapping "
+        f"\noverload: pool {POOL_SIZE}, {len(results)} requests in two overlapping "
         f"batches ({still_in_flight} of the first still in flight when the second started): "
-        f"{len(served)} x 200, {len(refused)} x 503; slowest 503 after "
+        f"{len(served)} x 200, {len(refused)} x 503 {by_path}; slowest 503 after "
         f"{max((t for _, t in refused), default=0):.2f} s (acquire timeout "
         f"{settings.db_acquire_timeout} s), slowest 200 after "
         f"{max((t for _, t in served), default=0):.2f} s; first request after the load: "

@@ -398,5 +398,5 @@ def test_file_that_does_not_parse_is_reported(tmp_path: Path) -> None:
 
 
 def test_this_project_follows_the_rules() -> None:
-    findings = check_paths([PROJECT_ROOT / "src"])
+    findings = check_paths([PROJECT_ROOT / "src", PROJECT_ROOT / "tools"])
     assert [str(finding) for finding in findings] == []

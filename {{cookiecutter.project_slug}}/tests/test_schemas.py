@@ -71,6 +71,29 @@ def test_python_dump_keeps_python_names_and_types() -> None:
     }
 
 
+class Invoice(CustomBaseModel):
+    lines: list[Decimal]
+    due_dates: list[datetime]
+    paid_at: datetime | None = None
+
+
+def test_the_wire_form_reaches_values_inside_lists() -> None:
+    invoice = Invoice(lines=[Decimal("1.10")], due_dates=[datetime(2024, 5, 1)])  # noqa: DTZ001
+    assert json.loads(invoice.model_dump_json(by_alias=True)) == {
+        "lines": [1.1],
+        "dueDates": ["2024-05-01T00:00:00Z"],
+        "paidAt": None,
+    }
+
+
+def test_documented_response_fields_keep_their_types() -> None:
+    # S16: OpenAPI describes responses with the serialization schema; it must say what is sent.
+    properties = Order.model_json_schema(mode="serialization", by_alias=True)["properties"]
+    assert properties["orderId"] == {"type": "string", "format": "uuid", "title": "Orderid"}
+    assert properties["unitPrice"] == {"type": "number", "title": "Unitprice"}
+    assert properties["placedAt"] == {"type": "string", "format": "date-time", "title": "Placedat"}
+
+
 def add_order_route(app: FastAPI) -> None:
     router = APIRouter()
 

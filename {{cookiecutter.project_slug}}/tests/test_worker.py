@@ -1,6 +1,9 @@
 """The Celery app is configured from Settings, and a real worker process answers on the broker."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.worker import create_celery
@@ -17,6 +20,18 @@ def test_celery_takes_its_broker_and_safety_settings_from_settings(base_settings
     assert celery.conf.worker_prefetch_multiplier == 1
     assert celery.conf.accept_content == ["json"]
     assert celery.conf.task_serializer == "json"
+
+
+def test_the_broker_is_the_one_settings_name_whatever_the_environment_says(
+    base_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Celery reads CELERY_BROKER_URL from the environment by itself, over its own configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", "{{ cookiecutter.celery_broker }}://elsewhere.invalid:1/")
+    celery = create_celery(base_settings)
+    expected = urlsplit(str(base_settings.celery_broker_url))
+    for connection in (celery.connection_for_write(), celery.connection_for_read()):
+        with connection:
+            assert (connection.hostname, connection.port) == (expected.hostname, expected.port)
 
 
 def test_worker_process_answers_a_ping_and_stops_cleanly(

@@ -1,6 +1,5 @@
-"""Real Celery worker processes and a fault-injecting TCP proxy, for the job tests."""
+"""Real Celery worker processes for the job tests (the fault-injecting proxy: tests/proxy.py)."""
 
-import asyncio
 import contextlib
 import json
 import os
@@ -8,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -88,49 +87,3 @@ def start_worker(settings: Settings, log_path: Path, **env_overrides: str) -> Wo
     worker.stop()
     msg = f"worker {name} did not answer within {START_TIMEOUT_S}s:\n{log_path.read_text()[-3000:]}"
     raise RuntimeError(msg)
-
-
-@dataclass
-class TcpProxy:
-    """Forwards loopback connections to a real server; while closed, drops each one at once.
-
-    Lets a test make Postgres unreachable for one process without touching the shared server.
-    """
-
-    target_host: str
-    target_port: int
-    open: bool = False
-    dropped: int = 0
-    _server: asyncio.Server | None = None
-    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
-
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.open:
-            self.dropped += 1
-            writer.close()
-            return
-        upstream_reader, upstream_writer = await asyncio.open_connection(
-            self.target_host, self.target_port
-        )
-        self._writers += [writer, upstream_writer]
-        await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
-
-    async def stop(self) -> None:
-        for writer in self._writers:
-            writer.close()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(ConnectionError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    writer.close()

@@ -4,6 +4,7 @@ Every setting comes from the environment or a git-ignored `.env` file; `.env.exa
 all. Nothing else in the code reads `os.environ`: build a `Settings` and pass it down.
 """
 
+import re
 import secrets
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -22,6 +23,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_KEY_BYTES = 32
+# A browser origin: scheme, host and optional port; no path, not even a trailing slash.
+_ORIGIN = re.compile(r"^https?://[^/\s]+$")
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]
 
@@ -94,6 +97,25 @@ class Settings(BaseSettings):
     # None picks by environment: readable console lines locally, JSON lines everywhere else.
     log_format: Literal["console", "json"] | None = None
 
+    # --- Production hardening (README, "Production checklist") ---
+    # FastAPI's debug mode; refused in production.
+    debug: bool = False
+    # Production in DOCS_ENVIRONMENTS is refused unless this says it is meant.
+    allow_docs_in_production: bool = False
+    # Browser origins allowed to call the API (CORS). Empty: no CORS headers at all.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Host headers the service answers; others get 400. Unset: any host in local and test,
+    # required in staging and production. "*" is refused in production.
+    trusted_hosts: list[str] | None = None
+    # Brute-force protection on POST /auth/token, counted in Redis per window: attempts per
+    # account since its last successful login, and all attempts per client address.
+    login_max_attempts_per_account: int = Field(default=5, ge=1, le=1000)
+    login_max_attempts_per_address: int = Field(default=50, ge=1, le=100_000)
+    login_rate_limit_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    # Prefix of every rate-limit key in Redis, so services (and test runs) sharing one never mix.
+    rate_limit_key_prefix: str = "{{ cookiecutter.project_slug }}:ratelimit"
+    # --- end of production hardening ---
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
         if self.db_pool_min_size > self.db_pool_max_size:
@@ -112,6 +134,45 @@ class Settings(BaseSettings):
             )
             raise ValueError(msg)
         return self
+
+    @model_validator(mode="after")
+    def _check_hardening(self) -> Self:
+        bad_origins = [o for o in self.cors_origins if o != "*" and not _ORIGIN.match(o)]
+        if bad_origins:
+            msg = (
+                f"CORS_ORIGINS entries must be origins like https://app.example.com (scheme and "
+                f"host, no path or trailing slash); got {bad_origins}"
+            )
+            raise ValueError(msg)
+        if not self.trusted_hosts:
+            if self.environment not in (Environment.LOCAL, Environment.TEST):
+                msg = (
+                    f"TRUSTED_HOSTS is required in {self.environment.value}: a JSON list of the "
+                    'host names this service answers to, e.g. ["api.example.com"]'
+                )
+                raise ValueError(msg)
+            self.trusted_hosts = ["*"]
+        if self.environment == Environment.PRODUCTION:
+            problems = self._production_problems()
+            if problems:
+                msg = "Refusing to run in production: " + "; ".join(problems)
+                raise ValueError(msg)
+        return self
+
+    def _production_problems(self) -> list[str]:
+        problems = []
+        if self.debug:
+            problems.append("DEBUG=true (debug mode is for local development)")
+        if Environment.PRODUCTION in self.docs_environments and not self.allow_docs_in_production:
+            problems.append(
+                "DOCS_ENVIRONMENTS includes production, which publishes /docs, /redoc and "
+                "/openapi.json (set ALLOW_DOCS_IN_PRODUCTION=true if that is intended)"
+            )
+        if "*" in (self.trusted_hosts or []):
+            problems.append('TRUSTED_HOSTS contains "*" (list the real host names)')
+        if "*" in self.cors_origins:
+            problems.append('CORS_ORIGINS contains "*" (list the exact origins allowed)')
+        return problems
 
     @property
     def signing_key(self) -> str:

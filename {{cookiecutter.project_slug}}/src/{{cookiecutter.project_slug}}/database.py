@@ -1,9 +1,11 @@
-"""Connections for request handlers (S11)."""
+"""Connections for request handlers (S11), and what a failing database looks like to a client."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import asyncpg
+import structlog
 from asyncpg.pool import PoolConnectionProxy
 from fastapi import Depends, Request
 
@@ -17,23 +19,65 @@ if TYPE_CHECKING:
 else:
     Connection = PoolConnectionProxy
 
+# Raised while a connection is in use, either because the connection died under the route (the
+# server went away, the network dropped it, no answer within DB_COMMAND_TIMEOUT) or for a reason
+# of the route's own. The connection's state afterwards tells the two apart.
+CONNECTION_FAILURES = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
 
-async def get_conn(request: Request) -> AsyncIterator[Connection]:
-    """Lend one pooled connection to a request and give it back afterwards.
+logger = structlog.get_logger(__name__)
 
-    Equivalent to `async with pool.acquire()`, written out so that only a failure to *get* a
-    connection becomes a 503; errors raised by the route itself pass through untouched.
+
+@asynccontextmanager
+async def lend(pool: asyncpg.Pool, acquire_timeout: float) -> AsyncIterator[Connection]:
+    """`pool.acquire()` for request handlers: a database failure becomes a 503, nothing else does.
+
+    Not reaching the database within `acquire_timeout`, or losing the connection while using it,
+    raises ServiceUnavailableError. Any other error, the route's own included, passes through
+    untouched.
     """
-    pool: asyncpg.Pool = request.app.state.pool
-    timeout = request.app.state.settings.db_acquire_timeout
     try:
-        conn = await pool.acquire(timeout=timeout)
+        conn = await pool.acquire(timeout=acquire_timeout)
     except DB_UNREACHABLE_ERRORS as exc:
         raise ServiceUnavailableError("database") from exc
     try:
         yield conn
+    except CONNECTION_FAILURES as exc:
+        # Release first: a connection that stopped answering is found out (and dropped) there.
+        if _is_closed(conn) or not await _release(pool, conn):
+            raise ServiceUnavailableError("database") from exc
+        raise
     finally:
+        await _release(pool, conn)  # a no-op if already released
+
+
+def _is_closed(conn: Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:  # asyncpg took it back already: it closed under the route
+        return True
+
+
+async def _release(pool: asyncpg.Pool, conn: Connection) -> bool:
+    """Give the connection back; False if it was broken (asyncpg then closes it, freeing the slot)."""
+    try:
         await pool.release(conn)
+    except (*CONNECTION_FAILURES, asyncpg.PostgresError) as exc:
+        logger.warning("database_connection_dropped", error=repr(exc))
+        return False
+    return True
+
+
+async def get_conn(request: Request) -> AsyncIterator[Connection]:
+    """Lend one pooled connection to a request and give it back afterwards (see `lend`)."""
+    pool: asyncpg.Pool = request.app.state.pool
+    async with lend(pool, request.app.state.settings.db_acquire_timeout) as conn:
+        yield conn
 
 
 # scope="function": the connection goes back to the pool as soon as the route returns, before

@@ -6,7 +6,7 @@ order, even when startup fails half-way. Migrations are not run here: see the RE
 """
 
 import multiprocessing
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -17,6 +17,7 @@ import structlog
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from {{ cookiecutter.project_slug }}.auth.rate_limit import LoginRateLimiter
 from {{ cookiecutter.project_slug }}.config import Settings
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.worker import create_celery
@@ -24,9 +25,16 @@ from {{ cookiecutter.project_slug }}.worker import create_celery
 
 logger = structlog.get_logger(__name__)
 
-# Raised while the server cannot be reached or is still starting; anything else (a wrong
-# password, a missing database) is a configuration error and stops the startup.
-DB_UNREACHABLE_ERRORS = (OSError, TimeoutError, asyncpg.CannotConnectNowError)
+# Raised while the server cannot be reached, is starting or stopping, or has no connection slot
+# left; anything else (a wrong password, a missing database) is a configuration error and stops
+# the startup.
+DB_UNREACHABLE_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.TooManyConnectionsError,
+)
 
 
 async def create_db_pool(settings: Settings) -> asyncpg.Pool:
@@ -66,6 +74,18 @@ async def _shutdown_process_pool(executor: ProcessPoolExecutor) -> None:
     await anyio.to_thread.run_sync(executor.shutdown)
 
 
+def _close_at_exit(
+    stack: AsyncExitStack, resource: str, close: Callable[[], Awaitable[object]]
+) -> None:
+    """Close `resource` when the stack unwinds, and log it: the log shows a complete shutdown."""
+
+    async def close_and_log() -> None:
+        await close()
+        logger.info("resource_closed", resource=resource)
+
+    stack.push_async_callback(close_and_log)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -78,32 +98,35 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.process_pool = await anyio.to_thread.run_sync(
             _create_process_pool, settings.process_pool_size
         )
-        stack.push_async_callback(_shutdown_process_pool, app.state.process_pool)
-
-        app.state.http_client = await stack.enter_async_context(
-            httpx.AsyncClient(
-                timeout=httpx.Timeout(settings.http_timeout, connect=settings.http_connect_timeout),
-                limits=httpx.Limits(
-                    max_connections=settings.http_max_connections,
-                    max_keepalive_connections=settings.http_max_keepalive_connections,
-                ),
-            )
+        _close_at_exit(
+            stack, "process_pool", lambda: _shutdown_process_pool(app.state.process_pool)
         )
+
+        app.state.http_client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.http_timeout, connect=settings.http_connect_timeout),
+            limits=httpx.Limits(
+                max_connections=settings.http_max_connections,
+                max_keepalive_connections=settings.http_max_keepalive_connections,
+            ),
+        )
+        _close_at_exit(stack, "http_client", app.state.http_client.aclose)
 
         app.state.redis = Redis.from_url(
             str(settings.redis_url),
             socket_connect_timeout=settings.redis_timeout,
             socket_timeout=settings.redis_timeout,
         )
-        stack.push_async_callback(app.state.redis.aclose)
+        _close_at_exit(stack, "redis", app.state.redis.aclose)
+        app.state.login_limiter = LoginRateLimiter(app.state.redis, settings)
 
         app.state.pool = await create_db_pool(settings)
-        stack.push_async_callback(app.state.pool.close)
+        _close_at_exit(stack, "db_pool", app.state.pool.close)
 {%- if cookiecutter.include_celery == 'y' %}
 
-        # Only publishes task messages; it connects to the broker on first use.
+        # Only publishes task messages; it connects to the broker on first use. Closing its
+        # broker connections is blocking socket I/O, so it runs in a thread (S1).
         app.state.celery = create_celery(settings)
-        stack.callback(app.state.celery.close)
+        _close_at_exit(stack, "celery", lambda: anyio.to_thread.run_sync(app.state.celery.close))
 {%- endif %}
 
         logger.info("startup_complete", environment=settings.environment.value)

@@ -5,11 +5,14 @@ asyncpg, httpx{% if cookiecutter.include_celery == 'y' %}, celery{% endif %}) ar
 shape and carries the values bound with `structlog.contextvars` (the request id).
 """
 
+import io
 import logging
+import re
 import sys
+from typing import Any, TextIO
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, ExceptionRenderer, ExcInfo, Processor, WrappedLogger
 
 from {{ cookiecutter.project_slug }}.config import Settings
 
@@ -23,14 +26,91 @@ _SHARED_PROCESSORS: list[Processor] = [
 ]
 
 
+# --- Secret redaction: applied to every line, whatever logged it (README, "Production checklist").
+REDACTED = "[REDACTED]"
+# A key is sensitive when its name (lowercase, "-" read as "_") contains one of these.
+SENSITIVE_KEY_PARTS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "apikey",
+    "cookie",
+    "credential",
+    "private_key",
+)
+_KEY_PATTERN = "|".join(part.replace("_", "[_-]?") for part in SENSITIVE_KEY_PARTS)
+# Inside free text: `Bearer <token>`, `password=...`, `"api_key": "..."`, `user:pass@` in URLs.
+# Each pattern starts at a fixed token (a keyword, "://"), so a long input costs linear time.
+_TEXT_PATTERNS = [
+    (re.compile(r"(?i)\b(bearer)\s+[\w.~+/=-]+"), rf"\1 {REDACTED}"),
+    (
+        re.compile(rf"(?i)((?:{_KEY_PATTERN})[\w-]*[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;)}}\]]+"),
+        rf"\1{REDACTED}",
+    ),
+    (re.compile(r"(://[^/\s:@]*:)[^/\s@]+@"), rf"\1{REDACTED}@"),
+]
+
+
+def _is_sensitive(key: object) -> bool:
+    name = str(key).lower().replace("-", "_")
+    return any(part in name for part in SENSITIVE_KEY_PARTS)
+
+
+def redact_text(text: str) -> str:
+    for pattern, replacement in _TEXT_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: REDACTED if _is_sensitive(k) else _redact(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_redact(item) for item in value)
+    if isinstance(value, list | set | frozenset):
+        return [_redact(item) for item in value]
+    return value
+
+
+def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Replace the values of sensitive keys, at any depth, and secrets inside strings."""
+    return {
+        # exc_info is rendered by the console renderer, through `_redacting`.
+        key: value if key == "exc_info" else REDACTED if _is_sensitive(key) else _redact(value)
+        for key, value in event_dict.items()
+    }
+
+
+def _redacting(formatter: ExceptionRenderer) -> ExceptionRenderer:
+    """The console renderer's traceback formatter, with secrets taken out of its text."""
+
+    def format_exception(sio: TextIO, exc_info: ExcInfo) -> None:
+        buffer = io.StringIO()
+        formatter(buffer, exc_info)
+        sio.write(redact_text(buffer.getvalue()))
+
+    return format_exception
+
+
+# --- end of secret redaction
+
+
 def configure_logging(settings: Settings) -> None:
     """Configure structlog and the root logger; safe to call again (tests build many apps)."""
     renderer: Processor
     if settings.effective_log_format == "json":
         renderer = structlog.processors.JSONRenderer()
+        # Tracebacks become a string field first, so redaction sees them.
         exception_processors: list[Processor] = [structlog.processors.format_exc_info]
     else:
-        renderer = structlog.dev.ConsoleRenderer()
+        renderer = structlog.dev.ConsoleRenderer(
+            exception_formatter=_redacting(structlog.dev.default_exception_formatter)
+        )
         exception_processors = []
 
     structlog.configure(
@@ -51,6 +131,7 @@ def configure_logging(settings: Settings) -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 *exception_processors,
+                redact_secrets,
                 renderer,
             ],
         )

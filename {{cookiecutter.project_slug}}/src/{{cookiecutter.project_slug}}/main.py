@@ -8,8 +8,9 @@ calling `create_app`, needs no database.
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
-from {{ cookiecutter.project_slug }} import errors
+from {{ cookiecutter.project_slug }} import errors, http_security
 from {{ cookiecutter.project_slug }}.auth.router import router as auth_router
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.health.router import router as health_router
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title=settings.app_name,
         version=VERSION,
+        debug=settings.debug,
         lifespan=lifespan,
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
@@ -47,7 +49,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.state.settings = settings
+    # Middleware, innermost first (each add wraps the ones before it).
+    hosts = settings.trusted_hosts or ["*"]
+    if "*" not in hosts:
+        app.add_middleware(http_security.TrustedHostsMiddleware, allowed_hosts=hosts)
     app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        # Outside the request context, so error responses carry CORS headers too and a browser
+        # client can read them. Bearer tokens, not cookies: no credentials mode.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            max_age=600,
+        )
+    docs_paths = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url] if docs else []
+    app.add_middleware(
+        http_security.SecurityHeadersMiddleware,
+        settings=settings,
+        docs_paths=frozenset(path for path in docs_paths if path),
+    )
 
     app.include_router(health_router)
     app.include_router(auth_router)

@@ -38,6 +38,10 @@ def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings()
     celery = Celery("{{ cookiecutter.project_slug }}", broker=str(settings.celery_broker_url))
     celery.conf.update(
+        # Celery lets a CELERY_BROKER_URL environment variable override `broker`; these two win
+        # over it, so the broker is always the one these settings name (S13).
+        broker_read_url=str(settings.celery_broker_url),
+        broker_write_url=str(settings.celery_broker_url),
         include=["{{ cookiecutter.project_slug }}.jobs.tasks"],
         task_serializer="json",
         accept_content=["json"],

@@ -1,4 +1,5 @@
 from fastapi import status
+from starlette.exceptions import HTTPException
 
 from {{ cookiecutter.project_slug }}.errors import AppError
 
@@ -30,3 +31,15 @@ class EmailTakenError(AppError):
     status_code = status.HTTP_409_CONFLICT
     code = "email_taken"
     message = "An account with this email already exists."
+
+
+class TooManyLoginAttemptsError(HTTPException):
+    """429 in the common shape (code `too_many_requests`) with a Retry-After in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"Too many login attempts; try again in {retry_after} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after

@@ -1,10 +1,10 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
-from {{ cookiecutter.project_slug }}.auth import security
+from {{ cookiecutter.project_slug }}.auth import rate_limit, security
 from {{ cookiecutter.project_slug }}.auth.exceptions import EmailTakenError, InvalidCredentialsError
 from {{ cookiecutter.project_slug }}.auth.schemas import SignupIn, TokenOut
 from {{ cookiecutter.project_slug }}.database import Conn
@@ -61,18 +61,31 @@ async def signup(
     "/token",
     response_model=TokenOut,
     summary="Log in: exchange email and password for an access token",
-    description="OAuth2 password flow; send the email as `username`.",
+    description=(
+        "OAuth2 password flow; send the email as `username`. Rate limited per account and per "
+        "client address: 429 with Retry-After."
+    ),
     responses={
         status.HTTP_401_UNAUTHORIZED: {
             "model": ErrorResponse,
             "description": "Wrong email or password",
-        }
+        },
+        status.HTTP_429_TOO_MANY_REQUESTS: {
+            "model": ErrorResponse,
+            "description": "Too many attempts for this account or from this address; "
+            "see Retry-After",
+        },
     },
 )
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], conn: Conn, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    conn: Conn,
+    settings: SettingsDep,
+    limiter: rate_limit.LoginLimiter,
+    request: Request,
 ) -> dict[str, Any]:
     email = form.username.strip().lower()
+    await limiter.check_attempt(rate_limit.client_address(request), email)
     # No stored email holds a NUL (PostgreSQL text cannot): an unknown user, not a database error.
     user = None if "\x00" in email else await users_service.get_user_by_email(conn, email)
     if user is None:
@@ -81,6 +94,7 @@ async def login(
         raise InvalidCredentialsError
     if not await security.verify_password(user["password_hash"], form.password):
         raise InvalidCredentialsError
+    await limiter.record_success(email)
     return {
         "access_token": security.create_access_token(user["id"], settings),
         "token_type": "bearer",

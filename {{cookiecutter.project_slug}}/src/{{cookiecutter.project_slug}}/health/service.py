@@ -24,8 +24,16 @@ async def _check(name: str, probe: Awaitable[object], limit_s: float) -> CheckSt
 
 
 async def _ping_postgres(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+    conn = await pool.acquire()
+    try:
         await conn.fetchval("SELECT 1")
+    except BaseException:
+        # No answer in time (or none at all): drop the connection instead of giving it back, as
+        # giving back a connection that stopped answering waits for it, past the probe's limit.
+        conn.terminate()
+        raise
+    finally:
+        await pool.release(conn)  # a no-op once terminated
 
 
 async def check_dependencies(

@@ -6,8 +6,8 @@ from fastapi import APIRouter, status
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.auth import security
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
-from {{ cookiecutter.project_slug }}.database import Conn
-from {{ cookiecutter.project_slug }}.dependencies import Pool
+from {{ cookiecutter.project_slug }}.database import Conn, lend
+from {{ cookiecutter.project_slug }}.dependencies import Pool, SettingsDep
 from {{ cookiecutter.project_slug }}.errors import ErrorResponse
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
@@ -52,11 +52,12 @@ async def update_me(user: CurrentUser, data: UserUpdate, conn: Conn) -> dict[str
     response_model=UserSummary,
     summary="Counts and latest posts, gathered concurrently",
 )
-async def read_summary(user: CurrentUser, pool: Pool) -> dict[str, Any]:
+async def read_summary(user: CurrentUser, pool: Pool, settings: SettingsDep) -> dict[str, Any]:
     # S17: independent queries at once. Each needs its own connection: one asyncpg
     # connection runs one query at a time, so sharing the request's would serialise them.
+    # `lend` is `pool.acquire` with the request's rules: a database failure answers 503.
     async def on_own_connection(query: Any, *args: Any) -> Any:
-        async with pool.acquire() as conn:
+        async with lend(pool, settings.db_acquire_timeout) as conn:
             return await query(conn, *args)
 
     post_count, latest_posts, audit_count{% if cookiecutter.include_celery == 'y' %}, job_count{% endif %} = await asyncio.gather(

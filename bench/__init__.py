@@ -1,0 +1,1 @@
+"""Benchmark harness: the generated service against hand-written baselines (bench/README.md)."""
