@@ -31,12 +31,35 @@ from alembic.config import Config as AlembicConfig
 from asgi_lifespan import LifespanManager
 from blockbuster import BlockingError, blockbuster_ctx
 from fastapi import FastAPI
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from pydantic import PostgresDsn
 from redis.asyncio import Redis
 
 import {{ cookiecutter.project_slug }}
 from {{ cookiecutter.project_slug }}.config import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
+
+# Fuzzing (tests/test_fuzz.py): a few examples per operation in every run; `make fuzz` loads the
+# "fuzz" profile (--hypothesis-profile=fuzz) to search longer. Loaded before tests are collected.
+# The app and its client are set up once per operation, not per example, hence the health check.
+hypothesis_settings.register_profile(
+    "quick",
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+hypothesis_settings.register_profile(
+    "fuzz", hypothesis_settings.get_profile("quick"), max_examples=500
+)
+hypothesis_settings.load_profile("quick")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Soak (tests/test_soak.py): short in every run; `make soak` runs the long version.
+    parser.addoption("--soak-seconds", type=float, default=3.0, help="soak duration (s)")
+    parser.addoption("--soak-connections", type=int, default=10, help="concurrent clients")
+
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -52,6 +52,7 @@ async def test_duplicate_email_is_409_and_writes_no_second_row(
         ({"displayName": ""}, ["body", "displayName"]),
         ({"displayName": "x" * 51}, ["body", "displayName"]),
         ({"displayName": 42}, ["body", "displayName"]),
+        ({"displayName": "Ada\x00"}, ["body", "displayName"]),
         ({"isAdmin": True}, ["body", "isAdmin"]),
     ],
 )
@@ -95,7 +96,11 @@ async def test_wrong_password_and_unknown_email_look_the_same(
     unknown = await client.post(
         "/auth/token", data={"username": "nobody@example.com", "password": DEFAULT_PASSWORD}
     )
-    for response in (wrong, unknown):
+    # A NUL cannot be stored, so no account has one: unknown as well, not a database error.
+    impossible = await client.post(
+        "/auth/token", data={"username": "no\x00body@example.com", "password": DEFAULT_PASSWORD}
+    )
+    for response in (wrong, unknown, impossible):
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
         assert response.json()["error"]["code"] == "invalid_credentials"

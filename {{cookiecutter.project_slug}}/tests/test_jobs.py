@@ -232,6 +232,7 @@ async def test_other_users_cannot_see_a_job(
     [
         ({"maxPosts": 0}, ["body", "maxPosts"]),
         ({"similarityThreshold": 1.5}, ["body", "similarityThreshold"]),
+        ({"maxPosts": True}, ["body", "maxPosts"]),
         ({"kind": "something"}, ["body", "kind"]),
     ],
 )

@@ -123,6 +123,7 @@ async def test_malformed_post_id_is_422(client: httpx.AsyncClient, make_user: Us
         ({"title": "", "body": "x"}, ["body", "title"]),
         ({"title": "x" * 201, "body": "x"}, ["body", "title"]),
         ({"title": ["list"], "body": "x"}, ["body", "title"]),
+        ({"title": "x", "body": "PostgreSQL text cannot hold \x00"}, ["body", "body"]),
         ({**POST, "authorId": str(uuid4())}, ["body", "authorId"]),
     ],
 )

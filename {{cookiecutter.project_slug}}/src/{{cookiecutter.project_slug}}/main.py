@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
         exception_handlers=errors.EXCEPTION_HANDLERS,
         responses={
+            400: {"model": errors.ErrorResponse, "description": "Malformed request body"},
             422: {"model": errors.ErrorResponse, "description": "Validation error"},
             500: {"model": errors.ErrorResponse, "description": "Unexpected error"},
         },

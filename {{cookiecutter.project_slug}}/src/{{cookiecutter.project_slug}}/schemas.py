@@ -1,9 +1,16 @@
 """The one base model every request and response schema inherits (S7)."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, SerializerFunctionWrapHandler
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    SerializerFunctionWrapHandler,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import CoreSchema, core_schema
 
@@ -66,3 +73,17 @@ class CustomBaseModel(BaseModel):
         schema = handler(source)
         _add_wire_serializers(schema)
         return schema
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        msg = "must not contain the NUL character (U+0000)"
+        raise ValueError(msg)
+    return value
+
+
+# Free text that is stored: PostgreSQL text cannot hold NUL, so it is refused here with a 422
+# instead of failing in the database with a 500. The pattern documents it in the OpenAPI schema.
+Text = Annotated[
+    str, AfterValidator(_storable), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
+]

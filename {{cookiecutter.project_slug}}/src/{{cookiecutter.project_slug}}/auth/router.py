@@ -86,7 +86,8 @@ async def login(
 ) -> dict[str, Any]:
     email = form.username.strip().lower()
     await limiter.check_attempt(rate_limit.client_address(request), email)
-    user = await users_service.get_user_by_email(conn, email)
+    # No stored email holds a NUL (PostgreSQL text cannot): an unknown user, not a database error.
+    user = None if "\x00" in email else await users_service.get_user_by_email(conn, email)
     if user is None:
         # Same work as a wrong password, so response time does not reveal which emails exist.
         await security.burn_verification_time(form.password)

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, EmailStr, Field, field_validator
 
-from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel, Text
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128  # Argon2 accepts more, but an unbounded input is a cheap DoS.
@@ -14,7 +14,7 @@ def _normalise_email(value: str) -> str:
 
 
 NormalisedEmail = Annotated[EmailStr, AfterValidator(_normalise_email)]
-DisplayName = Annotated[str, Field(min_length=1, max_length=50)]
+DisplayName = Annotated[Text, Field(min_length=1, max_length=50)]
 
 
 class SignupIn(CustomBaseModel):

@@ -12,8 +12,9 @@ class ReportParams(CustomBaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_posts: int = Field(default=5_000, ge=1, le=50_000)
-    similarity_threshold: float = Field(default=0.8, ge=0.1, le=1.0)
+    # strict: JSON `true` is not the number 1 (pydantic's lax mode would take it as one).
+    max_posts: int = Field(default=5_000, ge=1, le=50_000, strict=True)
+    similarity_threshold: float = Field(default=0.8, ge=0.1, le=1.0, strict=True)
 
 
 class WordCount(CustomBaseModel):

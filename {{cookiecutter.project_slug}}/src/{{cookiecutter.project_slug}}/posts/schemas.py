@@ -4,10 +4,10 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, model_validator
 
-from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel, Text
 
-Title = Annotated[str, Field(min_length=1, max_length=200)]
-Body = Annotated[str, Field(min_length=1, max_length=20_000)]
+Title = Annotated[Text, Field(min_length=1, max_length=200)]
+Body = Annotated[Text, Field(min_length=1, max_length=20_000)]
 
 
 class PostIn(CustomBaseModel):
