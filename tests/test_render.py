@@ -16,7 +16,16 @@ ROWS = matrix_params()
 
 
 def files_of(root: Path) -> dict[str, bytes]:
-    skipped = {".venv", "uv.lock", ".mypy_cache", ".pytest_cache", ".ruff_cache", "__pycache__"}
+    # Left by tools, not rendered: the generated suite may have run in `root` already.
+    skipped = {
+        ".venv",
+        "uv.lock",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "__pycache__",
+        ".hypothesis",
+    }
     return {
         str(path.relative_to(root)): path.read_bytes()
         for path in sorted(root.rglob("*"))

@@ -108,8 +108,11 @@ def configure_logging(settings: Settings) -> None:
         # Tracebacks become a string field first, so redaction sees them.
         exception_processors: list[Processor] = [structlog.processors.format_exc_info]
     else:
+        # Plain tracebacks, named explicitly: structlog's default switches to rich's when rich is
+        # installed (schemathesis brings it), which prints local variables and reads source
+        # files on the event loop (S1).
         renderer = structlog.dev.ConsoleRenderer(
-            exception_formatter=_redacting(structlog.dev.default_exception_formatter)
+            exception_formatter=_redacting(structlog.dev.plain_traceback)
         )
         exception_processors = []
 
