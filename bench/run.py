@@ -254,6 +254,8 @@ class Harness:
         env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
         env.update(
             ENVIRONMENT="production",
+            # Production requires it; every request here goes to the loopback address.
+            TRUSTED_HOSTS='["127.0.0.1"]',
             SECRET_KEY=self.secret_key,
             DATABASE_URL=self.database_url,
             REDIS_URL=REDIS_URL,
