@@ -56,6 +56,13 @@ def test_pool_min_size_above_max_size_is_refused() -> None:
         make(db_pool_min_size=5, db_pool_max_size=4)
 
 
+@pytest.mark.parametrize("niceness", [-1, 20])
+def test_background_niceness_outside_what_nice_can_lower_is_refused(niceness: int) -> None:
+    # Raising priority (below 0) needs privileges; Linux stops at 19.
+    with pytest.raises(ValidationError, match="background_niceness"):
+        make(background_niceness=niceness)
+
+
 def test_unknown_environment_is_refused() -> None:
     with pytest.raises(ValidationError, match="environment"):
         make(environment="prod")

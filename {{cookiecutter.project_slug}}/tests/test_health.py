@@ -1,4 +1,5 @@
 import asyncio
+import os
 
 import anyio.to_thread
 import asyncpg
@@ -94,3 +95,15 @@ async def test_thread_pool_size_comes_from_settings(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"thread_pool_size": 13}))
     async with LifespanManager(app):
         assert anyio.to_thread.current_default_thread_limiter().total_tokens == 13
+
+
+@pytest.mark.parametrize("niceness", [0, 7])
+async def test_process_pool_runs_below_the_event_loops_priority(
+    settings: Settings, niceness: int
+) -> None:
+    app = create_app(settings.model_copy(update={"background_niceness": niceness}))
+    async with LifespanManager(app):
+        # os.nice(0) changes nothing and returns the niceness of the process it runs in.
+        future = app.state.process_pool.submit(os.nice, 0)
+        in_pool = await asyncio.wait_for(asyncio.wrap_future(future), timeout=30)
+    assert in_pool == os.nice(0) + niceness

@@ -1,8 +1,10 @@
 """The Celery app is configured from Settings, and a real worker process answers on the broker."""
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 
 from {{ cookiecutter.project_slug }}.config import Settings
@@ -42,3 +44,19 @@ def test_worker_process_answers_a_ping_and_stops_cleanly(
     worker.stop()
     assert [list(reply) for reply in replies or []] == [[worker.name]]
     assert worker.process.returncode == 0  # warm shutdown, not killed
+
+
+def test_worker_and_its_pool_run_below_the_apis_priority(
+    base_settings: Settings, tmp_path: Path
+) -> None:
+    worker = start_worker(
+        base_settings, tmp_path / "worker.log", pool="prefork", BACKGROUND_NICENESS="6"
+    )
+    try:
+        main = psutil.Process(worker.process.pid)
+        children = main.children()
+        niceness = [main.nice(), *(child.nice() for child in children)]
+    finally:
+        worker.stop()
+    assert len(children) == 2  # --concurrency 2
+    assert niceness == [os.nice(0) + 6] * 3

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     thread_pool_size: int = Field(default=40, ge=1, le=1000)
     # S3/S18: processes for short CPU-bound work.
     process_pool_size: int = Field(default=2, ge=1, le=64)
+    # How many nice steps below the API's event loop heavy work runs: the process pool's
+    # workers{% if cookiecutter.include_celery == 'y' %} and the Celery worker{% endif %}. 0 runs it at the same priority (README, "CPU priority").
+    background_niceness: int = Field(default=10, ge=0, le=19)
 
     health_check_timeout: PositiveSeconds = 2.0
 

@@ -6,6 +6,7 @@ order, even when startup fails half-way. Migrations are not run here: see the RE
 """
 
 import multiprocessing
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -60,12 +61,17 @@ async def create_db_pool(settings: Settings) -> asyncpg.Pool:
         return await open_pool(0)
 
 
-def _create_process_pool(max_workers: int) -> ProcessPoolExecutor:
+def _create_process_pool(max_workers: int, niceness: int) -> ProcessPoolExecutor:
     # Blocking, so called in a thread (S1): the pool's queues register their semaphores with
     # multiprocessing's resource tracker, which starts the tracker process the first time and
     # writes to its pipe every time.
     return ProcessPoolExecutor(
-        max_workers=max_workers, mp_context=multiprocessing.get_context("forkserver")
+        max_workers=max_workers,
+        mp_context=multiprocessing.get_context("forkserver"),
+        # Lower CPU priority: when both want a core, the event loop gets it first, and its
+        # latency stays flat while the pool is saturated.
+        initializer=os.nice,
+        initargs=(niceness,),
     )
 
 
@@ -96,7 +102,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # S3/S18: CPU-bound work goes to other processes. forkserver, because forking a process
         # that already runs an event loop and threads is unsafe.
         app.state.process_pool = await anyio.to_thread.run_sync(
-            _create_process_pool, settings.process_pool_size
+            _create_process_pool, settings.process_pool_size, settings.background_niceness
         )
         _close_at_exit(
             stack, "process_pool", lambda: _shutdown_process_pool(app.state.process_pool)

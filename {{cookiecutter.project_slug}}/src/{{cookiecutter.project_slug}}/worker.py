@@ -10,6 +10,7 @@ borrow connections from that pool; none opens its own.
 """
 
 import asyncio
+import os
 from collections.abc import Awaitable
 from importlib.metadata import version
 from typing import Any, TypeVar
@@ -141,6 +142,13 @@ def _close_resources(**_: Any) -> None:
 def _use_service_logging(**_: Any) -> None:
     """Worker processes log through the same structlog configuration as the API (S14)."""
     configure_logging(Settings())
+
+
+@worker_init.connect
+def _lower_priority(**_: Any) -> None:
+    """In the main process, before the pool starts, so that every child inherits it."""
+    # A worker that shares cores with the API yields them to its event loop.
+    os.nice(Settings().background_niceness)
 
 
 @worker_init.connect
