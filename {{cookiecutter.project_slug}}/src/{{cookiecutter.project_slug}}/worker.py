@@ -145,16 +145,12 @@ def _use_service_logging(**_: Any) -> None:
 
 
 @worker_init.connect
-def _lower_priority(**_: Any) -> None:
-    """In the main process, before the pool starts, so that every child inherits it."""
-    # A worker that shares cores with the API yields them to its event loop.
-    os.nice(Settings().background_niceness)
-
-
-@worker_init.connect
-def _start_observability(**_: Any) -> None:
-    """In the main process, before the pool starts: Sentry, and the task counters if enabled."""
+def _prepare_main_process(**_: Any) -> None:
+    """In the main process, before the pool starts (children inherit the priority): a lower CPU
+    priority, Sentry, and the task counters if enabled."""
     settings = Settings()
+    # A worker that shares cores with the API yields them to its event loop.
+    os.nice(settings.background_niceness)
     init_sentry(settings, version("{{ cookiecutter.project_slug }}"))
     if settings.worker_metrics_port:
         worker_metrics.start(settings.worker_metrics_port)
