@@ -138,10 +138,16 @@ class Result:
     p99_ms: float
     max_ms: float
     first_bad: str
+    # CPU time the server process used during the run (all its threads), when measured.
+    server_cpu_s: float = 0.0
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu_s * 1e6 / self.requests if self.requests else 0.0
 
     @property
     def errors(self) -> int:

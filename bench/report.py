@@ -22,8 +22,12 @@ def cpu_model() -> str:
     return "unknown"
 
 
+def _row(rows: list[dict[str, Any]], scenario: str, app: str) -> dict[str, Any]:
+    return next(r for r in rows if r["scenario"] == scenario and r["app"] == app)
+
+
 def _rps(rows: list[dict[str, Any]], scenario: str, app: str) -> float:
-    return next(r["rps"] for r in rows if r["scenario"] == scenario and r["app"] == app)
+    return float(_row(rows, scenario, app)["rps"])
 
 
 def _versions(env: dict[str, Any]) -> str:
@@ -42,8 +46,9 @@ def markdown(summary: dict[str, Any]) -> str:
         f"{env['plan']['warmup_s']} s of warm-up, {env['plan']['connections']} connections, "
         "apps measured in turn.",
         "",
-        "| scenario | app | req/s | p50 ms | p99 ms | errors | vs FastAPI | vs Starlette |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | app | req/s | p50 ms | p99 ms | errors | vs FastAPI | vs Starlette "
+        "| server CPU µs/req | CPU vs FastAPI |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         fastapi = _rps(rows, row["scenario"], "fastapi")
@@ -51,10 +56,14 @@ def markdown(summary: dict[str, Any]) -> str:
         mark = ""
         if row["app"] == "service" and row["scenario"] in DB_SCENARIOS:
             mark = " ✓" if row["rps"] >= TARGET_RATIO * fastapi else " ✗"
+        # Older result files have no CPU numbers.
+        cpu = row.get("cpu_us", 0.0)
+        fastapi_cpu = _row(rows, row["scenario"], "fastapi").get("cpu_us", 0.0)
         lines.append(
             f"| {row['scenario']} | {row['app']} | {row['rps']:.0f} | {row['p50_ms']:.2f} | "
             f"{row['p99_ms']:.2f} | {row['errors']} | {row['rps'] / fastapi:.2f}{mark} | "
-            f"{row['rps'] / starlette:.2f} |"
+            f"{row['rps'] / starlette:.2f} | {cpu:.0f} | "
+            f"{cpu / fastapi_cpu if fastapi_cpu else 0:.2f}x |"
         )
     if env.get("service_env"):
         lines += ["", f"Service settings changed for this run: {env['service_env']}."]
@@ -63,7 +72,9 @@ def markdown(summary: dict[str, Any]) -> str:
     idle = resp["idle"]
     lines += [
         "",
-        f"✓/✗: whether the service reaches {TARGET_RATIO:.0%} of the FastAPI baseline.",
+        f"✓/✗: whether the service reaches {TARGET_RATIO:.0%} of the FastAPI baseline. Server "
+        "CPU: the CPU time the app's process used during the measured runs, per request (wrk "
+        "and everything else on the machine left out).",
         "",
         f"Event-loop responsiveness: the service's `/health/live` at a fixed "
         f"{env['plan']['probe_rate']} req/s ({env['plan']['probe_connections']} connections, "

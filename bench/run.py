@@ -100,6 +100,17 @@ class BenchError(Exception):
     pass
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all threads, from /proc (Linux).
+
+    Unlike req/s, this leaves out wrk and whatever else shares the cores: the firmer number for
+    comparing what each app spends per request.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -159,6 +170,9 @@ class Processes:
                 argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
         self.started.append((name, process))
+
+    def pid(self, name: str) -> int:
+        return next(process.pid for started, process in self.started if started == name)
 
     def log_tail(self, name: str) -> str:
         path = self.logs / f"{name}.log"
@@ -482,7 +496,10 @@ class Harness:
 
     def wrk(self, app: str, load: loadgen.Load, name: str, **kwargs: Any) -> loadgen.Result:
         script = self.scripts / f"{name.replace(' ', '_')}.lua"
+        pid = self.processes.pid(app)
+        cpu_before = process_cpu_seconds(pid)
         result = loadgen.run(load, self.url(app), script, **kwargs)
+        result.server_cpu_s = process_cpu_seconds(pid) - cpu_before
         if result.errors:
             msg = (
                 f"{name} on {app}: {result.non2xx} non-2xx answers and {result.socket_errors} "
@@ -514,7 +531,8 @@ class Harness:
                     results[scenario][app].append(result)
                     log(
                         f"{scenario:12} {app:9} run {rep + 1}: {result.rps:8.0f} req/s  "
-                        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+                        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+                        f"server CPU {result.cpu_us_per_request:5.0f} µs/req"
                     )
                     if scenario == "submit job":
                         self.purge_queue()
@@ -729,6 +747,7 @@ def summarise(
                     "rps": med(results, "rps"),
                     "p50_ms": med(results, "p50_ms"),
                     "p99_ms": med(results, "p99_ms"),
+                    "cpu_us": med(results, "cpu_us_per_request"),
                     "errors": sum(r.errors for r in results),
                     "requests": sum(r.requests for r in results),
                     "runs": [round(r.rps) for r in results],

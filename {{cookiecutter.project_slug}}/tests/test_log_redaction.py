@@ -54,6 +54,14 @@ def test_other_values_are_kept() -> None:
     assert redacted(**event) == event
 
 
+def test_a_secret_among_many_plain_values_is_found() -> None:
+    # Lines of plain values are settled by one scan over all of them (the common case); a hit
+    # anywhere in that scan must still redact the value it came from, and only that one.
+    plain = {"event": "request", "method": "GET", "path": "/cb", "status": 200, "ms": 1.5}
+    event = redacted(**plain, note="retry with password=hunter2", cached=None, ok=True)
+    assert event == {**plain, "note": f"retry with password={REDACTED}", "cached": None, "ok": True}
+
+
 def test_nested_dicts_and_lists_are_redacted() -> None:
     event = redacted(
         event="call",

@@ -9,6 +9,7 @@ import io
 import logging
 import re
 import sys
+from functools import lru_cache
 from typing import Any, TextIO
 
 import structlog
@@ -54,12 +55,22 @@ _TEXT_PATTERNS = [
 ]
 
 
+# Every pattern above starts at one of these, so a text holding none of them has nothing to
+# redact: one scan settles most values (an access line's every value), the patterns run rarely.
+_MIGHT_HOLD_A_SECRET = re.compile(rf"(?i)bearer|://|{_KEY_PATTERN}")
+# Values redaction leaves alone without looking: they cannot hold a secret.
+_SCALARS = (int, float, bool, type(None))
+
+
+@lru_cache(maxsize=1024)  # keys repeat from line to line; bounded, as callers choose them
 def _is_sensitive(key: object) -> bool:
     name = str(key).lower().replace("-", "_")
     return any(part in name for part in SENSITIVE_KEY_PARTS)
 
 
 def redact_text(text: str) -> str:
+    if _MIGHT_HOLD_A_SECRET.search(text) is None:
+        return text
     for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -77,8 +88,23 @@ def _redact(value: Any) -> Any:
     return value
 
 
+def _nothing_to_redact(event_dict: EventDict) -> bool:
+    """True for the common line: no sensitive key, flat values, no text a pattern could match."""
+    texts = []
+    for key, value in event_dict.items():
+        if _is_sensitive(key):
+            return False
+        if isinstance(value, str):
+            texts.append(value)
+        elif not isinstance(value, _SCALARS):
+            return False
+    return _MIGHT_HOLD_A_SECRET.search("\n".join(texts)) is None
+
+
 def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """Replace the values of sensitive keys, at any depth, and secrets inside strings."""
+    if _nothing_to_redact(event_dict):
+        return event_dict
     return {
         # exc_info is rendered by the console renderer, through `_redacting`.
         key: value if key == "exc_info" else REDACTED if _is_sensitive(key) else _redact(value)
