@@ -11,7 +11,7 @@ code fails the test (S1, see RULES.md).
 """
 
 import asyncio
-import logging
+import json
 import socket
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -78,11 +78,24 @@ def without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
-def logged(
-    records: list[logging.LogRecord], event: str
-) -> list[tuple[logging.LogRecord, dict[str, Any]]]:
-    """The structlog events named `event` among captured records, with their key/values."""
-    return [(r, r.msg) for r in records if isinstance(r.msg, dict) and r.msg.get("event") == event]
+LogEvents = Callable[[str], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def log_events(capsys: pytest.CaptureFixture[str]) -> LogEvents:
+    """The service's log lines printed so far in this test that name an event, parsed.
+
+    Tests log as JSON (see `base_settings`), so this reads exactly what production would print,
+    whichever path a line took (structlog's own or the standard library's).
+    """
+    printed: list[str] = []
+
+    def events(name: str) -> list[dict[str, Any]]:
+        printed.append(capsys.readouterr().err)
+        lines = (line for text in printed for line in text.splitlines() if line.startswith("{"))
+        return [event for event in map(json.loads, lines) if event.get("event") == name]
+
+    return events
 
 
 def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
@@ -128,6 +141,7 @@ def base_settings() -> Settings:
     # A queue of its own, so a worker you run for development never takes a test's jobs.
     return Settings(
         environment=Environment.TEST,
+        log_format="json",  # whatever .env says: `log_events` reads the lines back
         celery_queue=f"{{ cookiecutter.project_slug }}.test-{uuid4().hex[:8]}",
     )
 {%- else %}

@@ -1,9 +1,6 @@
 """Every failure answers with the same JSON shape and never leaks internals."""
 
-import logging
-
 import httpx
-import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import Field, PostgresDsn
 
@@ -12,7 +9,7 @@ from {{ cookiecutter.project_slug }}.database import Conn
 from {{ cookiecutter.project_slug }}.errors import AppError
 from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
 
-from tests.conftest import ClientFactory, logged
+from tests.conftest import ClientFactory, LogEvents
 
 
 class Signup(CustomBaseModel):
@@ -84,11 +81,10 @@ async def test_missing_body_field_is_reported(
 
 
 async def test_unhandled_exception_is_500_without_internals(
-    settings: Settings, client_for: ClientFactory, caplog: pytest.LogCaptureFixture
+    settings: Settings, client_for: ClientFactory, log_events: LogEvents
 ) -> None:
-    with caplog.at_level(logging.ERROR):
-        async with client_for(settings, add_test_routes) as client:
-            response = await client.get("/test/crash")
+    async with client_for(settings, add_test_routes) as client:
+        response = await client.get("/test/crash")
     assert response.status_code == 500
     request_id = response.headers["x-request-id"]
     assert response.json() == {
@@ -101,9 +97,10 @@ async def test_unhandled_exception_is_500_without_internals(
     }
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
-    [(record, event)] = logged(caplog.records, "unhandled_exception")
+    [event] = log_events("unhandled_exception")
     assert event["request_id"] == request_id
-    assert record.exc_info is not None  # the full traceback goes to the log
+    assert event["level"] == "error"
+    assert "Traceback" in event["exception"]  # the full traceback goes to the log
 
 
 async def test_app_errors_keep_their_status_and_code(

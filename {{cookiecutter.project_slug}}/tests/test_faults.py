@@ -19,7 +19,7 @@ from pydantic import PostgresDsn, RedisDsn
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.database import Conn
 
-from tests.conftest import ClientFactory, UserFactory, eventually, logged
+from tests.conftest import ClientFactory, LogEvents, UserFactory, eventually
 from tests.proxy import TcpProxy
 
 SIGNUP = {"email": "ada@example.com", "password": "analytical engine 1843", "displayName": "Ada"}
@@ -233,13 +233,13 @@ async def test_service_starts_without_the_database_and_becomes_ready_when_it_ret
     proxied: Settings,
     db_proxy: tuple[TcpProxy, str],
     client_for: ClientFactory,
-    caplog: pytest.LogCaptureFixture,
+    log_events: LogEvents,
 ) -> None:
     proxy, _ = db_proxy
     proxy.open = False
     login = {"username": SIGNUP["email"], "password": SIGNUP["password"]}
     async with client_for(proxied) as client:  # starts: the lifespan does not fail
-        assert logged(caplog.records, "database_unreachable_at_startup")
+        assert log_events("database_unreachable_at_startup")
         assert (await client.get("/health/live")).status_code == 200
         async with asyncio.timeout(proxied.health_check_timeout + 1):
             ready = await client.get("/health/ready")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from {{ cookiecutter.project_slug }}.config import Settings
 
-from tests.conftest import ClientFactory, logged
+from tests.conftest import ClientFactory, LogEvents
 
 
 def add_logging_route(app: FastAPI) -> None:
@@ -49,30 +49,58 @@ async def test_unsafe_incoming_request_id_is_replaced(client: httpx.AsyncClient,
 
 
 async def test_every_log_line_of_a_request_carries_its_id(
-    settings: Settings, client_for: ClientFactory, caplog: pytest.LogCaptureFixture
+    settings: Settings, client_for: ClientFactory, log_events: LogEvents
 ) -> None:
-    with caplog.at_level(logging.INFO):
-        async with client_for(settings, add_logging_route) as client:
-            response = await client.get("/test/log", headers={"X-Request-ID": "trace-me"})
+    async with client_for(settings, add_logging_route) as client:
+        response = await client.get("/test/log", headers={"X-Request-ID": "trace-me"})
     assert response.status_code == 200
 
-    [(_, handler_line)] = logged(caplog.records, "inside_handler")
+    [handler_line] = log_events("inside_handler")
     assert handler_line["request_id"] == "trace-me"
     assert handler_line["detail"] == "x"
+    assert handler_line["logger"] == "test"
 
-    [access_line] = [e for _, e in logged(caplog.records, "request") if e["path"] == "/test/log"]
+    [access_line] = [e for e in log_events("request") if e["path"] == "/test/log"]
     assert access_line["request_id"] == "trace-me"
     assert access_line["method"] == "GET"
     assert access_line["status"] == 200
     assert isinstance(access_line["duration_ms"], float)
 
-    stdlib = [r for r in caplog.records if r.name == "some.stdlib.library"]
-    assert len(stdlib) == 1
+    [stdlib_line] = log_events("stdlib line")
+    assert stdlib_line["logger"] == "some.stdlib.library"
+    assert stdlib_line["request_id"] == "trace-me"
 
 
 async def test_request_id_is_not_left_bound_after_the_request(client: httpx.AsyncClient) -> None:
     await client.get("/health/live")
     assert "request_id" not in structlog.contextvars.get_contextvars()
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "WARNING"])
+def test_lines_below_the_configured_level_are_not_printed(
+    settings: Settings, log_events: LogEvents, level: str
+) -> None:
+    from {{ cookiecutter.project_slug }}.logging import configure_logging
+
+    configure_logging(settings.model_copy(update={"log_level": level}))
+    logger = structlog.get_logger("test")
+    logger.debug("debug_line")
+    logger.info("info_line")
+    logger.warning("warning_line")
+    logger.error("error_line")
+    logging.getLogger("some.library").info("stdlib_info_line")
+    printed = {
+        name: len(log_events(name))
+        for name in ("debug_line", "info_line", "warning_line", "error_line", "stdlib_info_line")
+    }
+    verbose = level == "DEBUG"
+    assert printed == {
+        "debug_line": int(verbose),
+        "info_line": int(verbose),
+        "warning_line": 1,
+        "error_line": 1,
+        "stdlib_info_line": int(verbose),
+    }
 
 
 def test_json_format_renders_one_json_object_per_line(

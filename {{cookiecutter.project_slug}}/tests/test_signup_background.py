@@ -5,7 +5,6 @@ loopback: the app's real httpx client sends real requests to it.
 """
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from starlette.routing import Route
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
-from tests.conftest import eventually, logged, serve
+from tests.conftest import LogEvents, eventually, serve
 
 EMAIL_KEY = "test-provider-key"
 SIGNUP = {"email": "ada@example.com", "password": "analytical engine 1843", "displayName": "Ada"}
@@ -101,24 +100,23 @@ async def test_failing_provider_is_logged_and_signup_still_succeeds(
     settings: Settings,
     database_url: str,
     provider: tuple[FakeEmailProvider, str],
-    caplog: pytest.LogCaptureFixture,
+    log_events: LogEvents,
 ) -> None:
     fake, provider_url = provider
     fake.status_code = 503
     fake.gate.set()
-    with caplog.at_level(logging.INFO):
-        async with (
-            serve(create_app(with_provider(settings, provider_url))) as api,
-            httpx.AsyncClient(base_url=api) as client,
-        ):
-            response = await client.post("/auth/signup", json=SIGNUP)
+    async with (
+        serve(create_app(with_provider(settings, provider_url))) as api,
+        httpx.AsyncClient(base_url=api) as client,
+    ):
+        response = await client.post("/auth/signup", json=SIGNUP)
 
-            async def failure_logged() -> bool:
-                return bool(logged(caplog.records, "email_failed"))
+        async def failure_logged() -> bool:
+            return bool(log_events("email_failed"))
 
-            await eventually(failure_logged)
+        await eventually(failure_logged)
     assert response.status_code == 201
-    [(_, failure)] = logged(caplog.records, "email_failed")
+    [failure] = log_events("email_failed")
     assert failure["request_id"] == response.headers["x-request-id"]
     assert "503" in failure["error"]
     assert (await user_count(database_url)) == 1
@@ -134,16 +132,15 @@ async def user_count(database_url: str) -> int:
 
 
 async def test_without_a_provider_the_email_is_skipped_and_logged(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings, log_events: LogEvents
 ) -> None:
-    with caplog.at_level(logging.INFO):
-        async with serve(create_app(settings)) as api, httpx.AsyncClient(base_url=api) as client:
-            response = await client.post("/auth/signup", json=SIGNUP)
+    async with serve(create_app(settings)) as api, httpx.AsyncClient(base_url=api) as client:
+        response = await client.post("/auth/signup", json=SIGNUP)
 
-            async def skip_logged() -> bool:
-                return bool(logged(caplog.records, "email_skipped"))
+        async def skip_logged() -> bool:
+            return bool(log_events("email_skipped"))
 
-            await eventually(skip_logged)
+        await eventually(skip_logged)
     assert response.status_code == 201
-    [(_, skipped)] = logged(caplog.records, "email_skipped")
+    [skipped] = log_events("email_skipped")
     assert skipped["request_id"] == response.headers["x-request-id"]

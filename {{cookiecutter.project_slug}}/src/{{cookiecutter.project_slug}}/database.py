@@ -1,5 +1,6 @@
 """Connections for request handlers (S11), and what a failing database looks like to a client."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, TypeAlias
@@ -39,21 +40,24 @@ async def lend(pool: asyncpg.Pool, acquire_timeout: float) -> AsyncIterator[Conn
 
     Not reaching the database within `acquire_timeout`, or losing the connection while using it,
     raises ServiceUnavailableError. Any other error, the route's own included, passes through
-    untouched.
+    untouched. Giving the connection back (asyncpg resets it) has the same time limit.
     """
     try:
-        conn = await pool.acquire(timeout=acquire_timeout)
+        # Not `acquire(timeout=...)`: before Python 3.12 asyncpg runs that in a Task of its own,
+        # one more Task and loop iteration per request.
+        async with asyncio.timeout(acquire_timeout):
+            conn = await pool.acquire()
     except DB_UNREACHABLE_ERRORS as exc:
         raise ServiceUnavailableError("database") from exc
     try:
         yield conn
     except CONNECTION_FAILURES as exc:
         # Release first: a connection that stopped answering is found out (and dropped) there.
-        if _is_closed(conn) or not await _release(pool, conn):
+        if _is_closed(conn) or not await _release(pool, conn, acquire_timeout):
             raise ServiceUnavailableError("database") from exc
         raise
     finally:
-        await _release(pool, conn)  # a no-op if already released
+        await _release(pool, conn, acquire_timeout)  # a no-op if already released
 
 
 def _is_closed(conn: Connection) -> bool:
@@ -63,10 +67,12 @@ def _is_closed(conn: Connection) -> bool:
         return True
 
 
-async def _release(pool: asyncpg.Pool, conn: Connection) -> bool:
+async def _release(pool: asyncpg.Pool, conn: Connection, reset_timeout: float) -> bool:
     """Give the connection back; False if it was broken (asyncpg then closes it, freeing the slot)."""
     try:
-        await pool.release(conn)
+        # The timeout bounds asyncpg's reset of the connection: one that stopped answering
+        # raises TimeoutError here instead of holding the request.
+        await pool.release(conn, timeout=reset_timeout)
     except (*CONNECTION_FAILURES, asyncpg.PostgresError) as exc:
         logger.warning("database_connection_dropped", error=repr(exc))
         return False
