@@ -1,32 +1,20 @@
 """Load generation for the soak test, and `report` for the numbers the load and fuzz tests print.
 
-`uvicorn_process` runs the service as it runs in production, in a process of its own, so its
-memory and CPU time can be measured apart from the load generator's. `run_load` keeps N
-connections busy (async httpx, one task per connection) with a mix of authenticated reads and
+`run_load` keeps N connections busy (async httpx, one task per connection) with a mix of authenticated reads and
 writes and health checks for a while, and counts what came back.
 """
 
 import asyncio
-import os
 import random
-import socket
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from uuid import uuid4
 
 import httpx
-import psutil
 import pytest
-
-from {{ cookiecutter.project_slug }}.config import Settings
 
 from tests.conftest import DEFAULT_PASSWORD
 
-START_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 30
 
 
@@ -38,77 +26,6 @@ def report(config: pytest.Config, line: str) -> None:
         return
     with capture.global_and_fixture_disabled():
         reporter.write_line(line)
-
-
-@dataclass
-class Server:
-    base_url: str
-    process: asyncio.subprocess.Process
-    log_path: Path
-
-    def rss_bytes(self) -> int:
-        """Resident memory of the server process."""
-        return int(psutil.Process(self.process.pid).memory_info().rss)
-
-    def cpu_seconds(self) -> float:
-        """CPU time the server process has used so far (user + system)."""
-        times = psutil.Process(self.process.pid).cpu_times()
-        return float(times.user + times.system)
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-
-@asynccontextmanager
-async def uvicorn_process(settings: Settings, log_path: Path) -> AsyncIterator[Server]:
-    """`uvicorn --factory` on a loopback socket the test opened; yields once /health/ready is 200."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(2048)
-    env = {
-        **os.environ,
-        "ENVIRONMENT": settings.environment.value,
-        "DATABASE_URL": str(settings.database_url),
-        "REDIS_URL": str(settings.redis_url),
-        "LOG_FORMAT": "json",
-    }
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "{{ cookiecutter.project_slug }}.main:create_app",
-        "--fd",
-        str(sock.fileno()),
-        "--no-access-log",  # the service logs each request itself
-    ]
-    with log_path.open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            *argv, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT, pass_fds=[sock.fileno()]
-        )
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()  # the server holds its own copy
-    server = Server(base_url, process, log_path)
-    try:
-        async with asyncio.timeout(START_TIMEOUT_S), httpx.AsyncClient(base_url=base_url) as client:
-            while True:
-                if process.returncode is not None:
-                    pytest.fail(f"uvicorn exited with {process.returncode}:\n{server.log_tail()}")
-                try:
-                    if (await client.get("/health/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        yield server
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 @dataclass

@@ -7,16 +7,8 @@ signal arrives.
 """
 
 import asyncio
-import contextlib
-import json
-import os
 import signal
-import socket
-import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 from pydantic import PostgresDsn
@@ -25,74 +17,10 @@ from {{ cookiecutter.project_slug }}.config import Settings
 
 from tests.conftest import eventually
 from tests.proxy import TcpProxy
+from tests.servers import uvicorn_process
 
-START_TIMEOUT_S = 30
 SHUTDOWN_TIMEOUT_S = 30
 IN_FLIGHT = 5
-
-
-@dataclass
-class ServerProcess:
-    process: asyncio.subprocess.Process
-    url: str
-    log_path: Path
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def log_events(self) -> list[dict[str, Any]]:
-        events = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            with contextlib.suppress(ValueError):
-                events.append(json.loads(line))
-        return events
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_process(settings: Settings, log_path: Path) -> AsyncIterator[ServerProcess]:
-    """`uvicorn --factory` on an inherited loopback socket; yields once /health/live answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "test",
-        "LOG_FORMAT": "json",
-        "DATABASE_URL": str(settings.database_url),
-        "REDIS_URL": str(settings.redis_url),
-    }
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "{{ cookiecutter.project_slug }}.main:create_app",
-        "--fd",
-        str(sock.fileno()),
-    ]
-    with log_path.open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            *argv, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT, pass_fds=[sock.fileno()]
-        )
-    server = ServerProcess(process, f"http://127.0.0.1:{sock.getsockname()[1]}", log_path)
-    sock.close()  # the child has its own copy
-    try:
-        async with (
-            asyncio.timeout(START_TIMEOUT_S),
-            httpx.AsyncClient(base_url=server.url) as client,
-        ):
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/health/live")).status_code == 200:
-                        break
-                if process.returncode is not None:
-                    msg = f"uvicorn exited with {process.returncode}:\n{server.log_tail()}"
-                    raise RuntimeError(msg)
-                await asyncio.sleep(0.05)
-        yield server
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def sign_up(client: httpx.AsyncClient) -> dict[str, str]:
@@ -113,7 +41,7 @@ async def test_sigterm_lets_requests_in_flight_finish_then_closes_every_resource
     try:
         async with (
             uvicorn_process(app_settings, tmp_path / "api.log") as server,
-            httpx.AsyncClient(base_url=server.url, timeout=SHUTDOWN_TIMEOUT_S) as client,
+            httpx.AsyncClient(base_url=server.base_url, timeout=SHUTDOWN_TIMEOUT_S) as client,
         ):
             headers = await sign_up(client)
             post = {"title": "in flight", "body": "answered during the shutdown"}

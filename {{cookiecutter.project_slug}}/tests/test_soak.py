@@ -13,7 +13,8 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.config import Settings
 
-from tests.load import REQUEST_TIMEOUT_S, report, run_load, sign_up, uvicorn_process
+from tests.load import REQUEST_TIMEOUT_S, report, run_load, sign_up
+from tests.servers import uvicorn_process
 
 USERS = 4  # accounts the clients share; each sign-up hashes a password
 MIB = 1024 * 1024

@@ -1,0 +1,104 @@
+"""The service as it runs in production: `uvicorn --factory` in a process of its own.
+
+Used by the tests that need a real server process: the soak test (memory and CPU time measured
+apart from the load generator's) and the shutdown test (a real SIGTERM).
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from {{ cookiecutter.project_slug }}.config import Settings
+
+START_TIMEOUT_S = 60
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: asyncio.subprocess.Process
+    log_path: Path
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process."""
+        return int(psutil.Process(self.process.pid).memory_info().rss)
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far (user + system)."""
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def log_events(self) -> list[dict[str, Any]]:
+        """Every JSON line the server has logged so far."""
+        events = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                events.append(json.loads(line))
+        return events
+
+
+@asynccontextmanager
+async def uvicorn_process(settings: Settings, log_path: Path) -> AsyncIterator[Server]:
+    """`uvicorn --factory` on a loopback socket the test opened; yields once /health/ready is 200."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    env = {
+        **os.environ,
+        "ENVIRONMENT": settings.environment.value,
+        "DATABASE_URL": str(settings.database_url),
+        "REDIS_URL": str(settings.redis_url),
+        "LOG_FORMAT": "json",
+    }
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "{{ cookiecutter.project_slug }}.main:create_app",
+        "--fd",
+        str(sock.fileno()),
+        "--no-access-log",  # the service logs each request itself
+    ]
+    with log_path.open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT, pass_fds=[sock.fileno()]
+        )
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()  # the server holds its own copy
+    server = Server(base_url, process, log_path)
+    try:
+        async with asyncio.timeout(START_TIMEOUT_S), httpx.AsyncClient(base_url=base_url) as client:
+            while True:
+                if process.returncode is not None:
+                    pytest.fail(f"uvicorn exited with {process.returncode}:\n{server.log_tail()}")
+                try:
+                    if (await client.get("/health/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        yield server
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
