@@ -5,6 +5,7 @@ import asyncpg
 import httpx
 import jwt
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 
 from {{ cookiecutter.project_slug }}.config import Settings
 
@@ -29,6 +30,51 @@ async def test_signup_creates_an_account_and_hides_the_hash(client: httpx.AsyncC
     assert set(body) == {"id", "email", "displayName", "createdAt"}
     assert body["email"] == "ada@example.com"  # normalised
     assert body["displayName"] == "Ada"
+
+
+async def stored_hash(database_url: str, email: str) -> str:
+    conn = await asyncpg.connect(database_url)
+    try:
+        password_hash: str = await conn.fetchval(
+            "SELECT password_hash FROM users WHERE lower(email) = lower($1)", email
+        )
+    finally:
+        await conn.close()
+    return password_hash
+
+
+async def test_passwords_are_hashed_in_one_lane_at_full_cost(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    # One lane keeps a hash on one core (README, "CPU priority"); memory and passes stay at
+    # argon2-cffi's defaults, so the work for an attacker does not shrink.
+    assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
+    parameters = extract_parameters(await stored_hash(database_url, SIGNUP["email"]))
+    defaults = PasswordHasher()
+    assert parameters.parallelism == 1
+    assert parameters.memory_cost == defaults.memory_cost
+    assert parameters.time_cost == defaults.time_cost
+
+
+async def test_hashes_made_with_four_lanes_still_log_in(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
+    old_hash = PasswordHasher(parallelism=4).hash(SIGNUP["password"])
+    conn = await asyncpg.connect(database_url)
+    try:
+        updated = await conn.execute(
+            "UPDATE users SET password_hash = $1 WHERE lower(email) = lower($2)",
+            old_hash,
+            SIGNUP["email"],
+        )
+    finally:
+        await conn.close()
+    assert updated == "UPDATE 1"
+    login = {"username": SIGNUP["email"], "password": SIGNUP["password"]}
+    assert (await client.post("/auth/token", data=login)).status_code == 200
+    wrong = {**login, "password": "not-the-password-1"}
+    assert (await client.post("/auth/token", data=wrong)).status_code == 401
 
 
 async def test_duplicate_email_is_409_and_writes_no_second_row(
