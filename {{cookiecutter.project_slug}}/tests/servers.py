@@ -25,6 +25,15 @@ from {{ cookiecutter.project_slug }}.config import Settings
 START_TIMEOUT_S = 60
 
 
+def json_lines(log_path: Path) -> list[dict[str, Any]]:
+    """Every JSON line a process has logged so far (its other lines are left out)."""
+    events = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            events.append(json.loads(line))
+    return events
+
+
 @dataclass
 class Server:
     base_url: str
@@ -44,12 +53,7 @@ class Server:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def log_events(self) -> list[dict[str, Any]]:
-        """Every JSON line the server has logged so far."""
-        events = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            with contextlib.suppress(ValueError):
-                events.append(json.loads(line))
-        return events
+        return json_lines(self.log_path)
 
 
 @asynccontextmanager

@@ -1,7 +1,5 @@
 """Real Celery worker processes for the job tests (the fault-injecting proxy: tests/proxy.py)."""
 
-import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -14,6 +12,8 @@ from uuid import uuid4
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.worker import create_celery
+
+from tests.servers import json_lines
 
 START_TIMEOUT_S = 60
 
@@ -38,11 +38,7 @@ class WorkerProcess:
                 self.kill()
 
     def log_events(self) -> list[dict[str, Any]]:
-        events = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            with contextlib.suppress(ValueError):
-                events.append(json.loads(line))
-        return events
+        return json_lines(self.log_path)
 
 
 def start_worker(
