@@ -75,13 +75,20 @@ async def test_job_runs_in_a_real_worker_and_the_client_polls_the_result(
     assert job["result"]["topWords"][0] == {"word": "weaves", "count": 4}
     assert job["finishedAt"] >= job["startedAt"] >= job["createdAt"]
 
-    # The API's request id travels in the message and is on the worker's log lines.
-    done = [
-        e
-        for e in worker.log_events()
-        if e.get("event") == "job_succeeded" and e.get("job_id") == queued["id"]
-    ]
-    assert [e["request_id"] for e in done] == [response.headers["x-request-id"]]
+    # The API's request id travels in the message and is on the worker's log lines. The worker
+    # stores the result first and logs after it, so the line may still be on its way.
+    def succeeded_lines() -> list[dict[str, Any]]:
+        return [
+            e
+            for e in worker.log_events()
+            if e.get("event") == "job_succeeded" and e.get("job_id") == queued["id"]
+        ]
+
+    async def logged() -> bool:
+        return bool(succeeded_lines())
+
+    await eventually(logged)
+    assert [e["request_id"] for e in succeeded_lines()] == [response.headers["x-request-id"]]
 
 
 async def test_job_that_cannot_succeed_fails_with_a_readable_error(
