@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench import loadgen, report
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
@@ -101,14 +103,13 @@ class BenchError(Exception):
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all threads, from /proc (Linux).
+    """User + system CPU time of a process, all threads.
 
     Unlike req/s, this leaves out wrk and whatever else shares the cores: the firmer number for
     comparing what each app spends per request.
     """
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def log(message: str) -> None:

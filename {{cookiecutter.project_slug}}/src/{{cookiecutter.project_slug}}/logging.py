@@ -132,7 +132,7 @@ def _redacting(formatter: ExceptionRenderer) -> ExceptionRenderer:
 # above go through the standard library like any other library's records, so that Sentry's
 # logging integration (it hooks the standard library) reports them. Both end in the same
 # handler, with the same processors, so every line has the same shape whichever way it came.
-_LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
+_LEVELS = structlog.processors.NAME_TO_LEVEL
 
 
 @dataclass
