@@ -8,9 +8,17 @@ from typing import Any
 import pytest
 import structlog
 from fastapi import APIRouter, FastAPI, Request
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.logging import REDACTED, redact_secrets, redact_text
+from {{ cookiecutter.project_slug }}.logging import (
+    _TEXT_PATTERNS,
+    REDACTED,
+    redact_secrets,
+    redact_text,
+)
 
 from tests.conftest import ClientFactory
 
@@ -93,6 +101,29 @@ def test_nested_dicts_and_lists_are_redacted() -> None:
 def test_secrets_inside_text_are_replaced(text: str, expected: str) -> None:
     assert redact_text(text) == expected
     assert redacted(event=text)["event"] == expected
+
+
+# Pieces of text the patterns react to, in odd cases and spellings, with the characters that
+# case-insensitive matching treats as ASCII letters (long s as "s", the Kelvin sign as "k").
+FRAGMENTS = st.sampled_from(
+    [
+        "Bearer ", "bEaReR\t", "PASSWORD", "pass", "word", "Pa\u017f\u017fword", "api", "_", "-", "KEY",
+        "\u212aey", "secret", "tok", "en", "Cookie", "credential", "private", "://", "u:p@",
+        "=", ": ", "'", '"', " ", "x1", "/", "&", "ß", "\n",
+    ]
+)  # fmt: skip
+
+
+@hypothesis_settings(max_examples=2_000)  # a pure function: thousands of texts take about a second
+@given(st.lists(FRAGMENTS, max_size=12).map("".join))
+def test_the_quick_check_never_skips_a_text_the_patterns_would_change(text: str) -> None:
+    # Most values are settled by a substring check before any pattern runs; that check must
+    # let through every text a pattern would change.
+    thorough = text
+    for pattern, replacement in _TEXT_PATTERNS:
+        thorough = pattern.sub(replacement, thorough)
+    assert redact_text(text) == thorough
+    assert redacted(event=text, status=200)["event"] == thorough
 
 
 def test_a_long_value_is_redacted_in_linear_time() -> None:

@@ -177,10 +177,13 @@ async def test_each_app_counts_only_its_own_requests(settings: Settings) -> None
 async def test_metrics_can_be_switched_off(settings: Settings, client_for: ClientFactory) -> None:
     disabled = settings.model_copy(update={"metrics_enabled": False})
     async with client_for(disabled) as client:
-        await client.get("/health/live")
+        live = await client.get("/health/live")
         response = await client.get("/metrics")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+    # The layer that records metrics also gives every request its id: that stays.
+    assert live.headers["x-request-id"]
+    assert response.headers["x-request-id"] == response.json()["error"]["requestId"]
 
 
 async def test_metrics_endpoint_is_not_in_the_api_docs(

@@ -44,6 +44,13 @@ SENSITIVE_KEY_PARTS = (
     "private_key",
 )
 _KEY_PATTERN = "|".join(part.replace("_", "[_-]?") for part in SENSITIVE_KEY_PARTS)
+
+
+def _spellings(part: str) -> set[str]:
+    """What `_KEY_PATTERN` accepts for one part: "_" as "_", "-" or nothing."""
+    return {part, part.replace("_", "-"), part.replace("_", "")}
+
+
 # Inside free text: `Bearer <token>`, `password=...`, `"api_key": "..."`, `user:pass@` in URLs.
 # Each pattern starts at a fixed token (a keyword, "://"), so a long input costs linear time.
 _TEXT_PATTERNS = [
@@ -56,9 +63,14 @@ _TEXT_PATTERNS = [
 ]
 
 
-# Every pattern above starts at one of these, so a text holding none of them has nothing to
-# redact: one scan settles most values (an access line's every value), the patterns run rarely.
-_MIGHT_HOLD_A_SECRET = re.compile(rf"(?i)bearer|://|{_KEY_PATTERN}")
+# Every pattern above starts at one of these words, so a text holding none of them has nothing
+# to redact and the patterns run rarely. Substring tests on the case-folded text: for an access
+# line about ten times cheaper than one case-insensitive regular expression scan.
+_TRIGGER_WORDS = (
+    "bearer",
+    "://",
+    *sorted({spelling for part in SENSITIVE_KEY_PARTS for spelling in _spellings(part)}),
+)
 # Values redaction leaves alone without looking: they cannot hold a secret.
 _SCALARS = (int, float, bool, type(None))
 
@@ -69,8 +81,13 @@ def _is_sensitive(key: object) -> bool:
     return any(part in name for part in SENSITIVE_KEY_PARTS)
 
 
+def _might_hold_a_secret(text: str) -> bool:
+    folded = text.casefold()
+    return any(word in folded for word in _TRIGGER_WORDS)
+
+
 def redact_text(text: str) -> str:
-    if _MIGHT_HOLD_A_SECRET.search(text) is None:
+    if not _might_hold_a_secret(text):
         return text
     for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
@@ -99,7 +116,7 @@ def _nothing_to_redact(event_dict: EventDict) -> bool:
             texts.append(value)
         elif not isinstance(value, _SCALARS):
             return False
-    return _MIGHT_HOLD_A_SECRET.search("\n".join(texts)) is None
+    return not _might_hold_a_secret("\n".join(texts))
 
 
 def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:

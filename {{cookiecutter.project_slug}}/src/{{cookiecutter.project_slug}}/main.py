@@ -56,9 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hosts = settings.trusted_hosts or ["*"]
     if "*" not in hosts:
         app.add_middleware(http_security.TrustedHostsMiddleware, allowed_hosts=hosts)
-    app.add_middleware(RequestContextMiddleware)
-    if settings.metrics_enabled:
-        install_metrics(app)  # GET /metrics, outside the docs
+    # GET /metrics, outside the docs; the request context middleware records into it.
+    metrics = install_metrics(app) if settings.metrics_enabled else None
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     if settings.cors_origins:
         # Outside the request context, so error responses carry CORS headers too and a browser
         # client can read them. Bearer tokens, not cookies: no credentials mode.

@@ -6,8 +6,6 @@ Labels stay few whatever clients send: the route is the template FastAPI matched
 (`/posts/{post_id}`), never the raw path, and anything unknown shares one value.
 """
 
-import time
-
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,7 +14,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 UNMATCHED_ROUTE = "<unmatched>"  # 404s and redirects: no route template to name
 OTHER_METHOD = "OTHER"
@@ -63,44 +61,6 @@ class HttpMetrics:
         series[1].observe(seconds)
 
 
-class MetricsMiddleware:
-    """Pure ASGI: times each HTTP request and records it as soon as its response is complete."""
-
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        status = 500  # what the client gets if the app raises before it responds
-        started_at = time.perf_counter()
-        recorded = False
-
-        def record() -> None:
-            nonlocal recorded
-            if not recorded:
-                recorded = True
-                self.metrics.observe(scope, status, time.perf_counter() - started_at)
-
-        async def send_and_record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                # The client has the whole response; background tasks, which run after it in
-                # the same call, are not part of the request's latency.
-                record()
-
-        try:
-            await self.app(scope, receive, send_and_record)
-        finally:
-            record()  # no complete response: the app raised, or the client went away
-
-
 def metrics_endpoint(request: Request) -> Response:
     # A `def` route, so it runs in the thread pool: rendering takes time in proportion to the
     # number of series (milliseconds for a few dozen routes) and must not hold up the event loop.
@@ -108,8 +68,11 @@ def metrics_endpoint(request: Request) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def install_metrics(app: FastAPI) -> None:
-    """Record every request and serve the result at `GET /metrics` (left out of the docs)."""
-    app.state.metrics = HttpMetrics()
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+def install_metrics(app: FastAPI) -> HttpMetrics:
+    """Serve the app's metrics at `GET /metrics` (left out of the docs).
+
+    `middleware.RequestContextMiddleware` records each request into the `HttpMetrics` returned.
+    """
+    metrics = app.state.metrics = HttpMetrics()
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    return metrics
