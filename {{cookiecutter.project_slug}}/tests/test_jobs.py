@@ -65,7 +65,8 @@ async def test_job_runs_in_a_real_worker_and_the_client_polls_the_result(
     response = await submit(client, user, similarityThreshold=0.7)
     queued = response.json()
     assert queued["status"] == "queued"
-    assert response.headers["location"].endswith(f"/jobs/{queued['id']}")
+    assert response.headers["location"] == f"{client.base_url}/jobs/{queued['id']}"
+    assert (await client.get(response.headers["location"], headers=user.headers)).status_code == 200
 
     job = await finished_job(client, user, queued["id"])
     assert job["status"] == "succeeded", job
