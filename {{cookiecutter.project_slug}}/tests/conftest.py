@@ -39,6 +39,10 @@ from redis.asyncio import Redis
 import {{ cookiecutter.project_slug }}
 from {{ cookiecutter.project_slug }}.config import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
+{%- if cookiecutter.include_celery == 'y' %}
+
+from tests.workers import WorkerProcess, start_worker
+{%- endif %}
 
 # Fuzzing (tests/test_fuzz.py): a few examples per operation in every run; `make fuzz` loads the
 # "fuzz" profile (--hypothesis-profile=fuzz) to search longer. Loaded before tests are collected.
@@ -272,6 +276,16 @@ def make_user(client: httpx.AsyncClient) -> UserFactory:
         return SignedUpUser(signed_up.json()["id"], email, DEFAULT_PASSWORD, headers)
 
     return make
+{%- if cookiecutter.include_celery == 'y' %}
+
+
+@pytest.fixture
+def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A real Celery worker process consuming this test's queue, stopped after the test."""
+    process = start_worker(settings, tmp_path / "worker.log")
+    yield process
+    process.stop()
+{%- endif %}
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:

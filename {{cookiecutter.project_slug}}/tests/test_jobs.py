@@ -1,6 +1,5 @@
 """Jobs end to end: the API queues, a real worker process runs, the client polls (S3/S5)."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,13 +16,6 @@ from tests.proxy import TcpProxy
 from tests.workers import WorkerProcess, start_worker
 
 NEAR_DUPLICATE = "the analytical engine weaves algebraic patterns just as the loom weaves flowers"
-
-
-@pytest.fixture
-def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
-    process = start_worker(settings, tmp_path / "worker.log")
-    yield process
-    process.stop()
 
 
 async def submit(client: httpx.AsyncClient, user: SignedUpUser, **params: Any) -> httpx.Response:

@@ -6,13 +6,11 @@ shared broker is never stopped.
 """
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
 from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.worker import create_celery
@@ -28,13 +26,6 @@ NOT_QUEUED = "could not be queued: the job queue was unavailable"
 SLOW_REPORT_POSTS = 150
 # With Redis, a message whose worker died is delivered again once it is this old.
 VISIBILITY_TIMEOUT_S = "5"
-
-
-@pytest.fixture
-def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
-    process = start_worker(settings, tmp_path / "worker.log")
-    yield process
-    process.stop()
 
 
 def publish_deadline(settings: Settings) -> float:
