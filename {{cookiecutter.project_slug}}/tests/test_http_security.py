@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Response
+from starlette.types import Message, Receive, Scope, Send
 
 from {{ cookiecutter.project_slug }}.config import Environment, Settings
-from {{ cookiecutter.project_slug }}.http_security import API_CSP, DOCS_CSP
+from {{ cookiecutter.project_slug }}.http_security import API_CSP, DOCS_CSP, TrustedHostsMiddleware
 from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
 
 from tests.conftest import ClientFactory
@@ -243,6 +244,50 @@ async def test_a_trusted_host_is_served(settings: Settings, client_for: ClientFa
         with_port = await client.get("/test/ok", headers={"Host": "api.example.com:8443"})
         pattern = await client.get("/test/ok", headers={"Host": "eu.internal.example.com"})
     assert [exact.status_code, with_port.status_code, pattern.status_code] == [200, 200, 200]
+
+
+async def test_host_names_are_compared_without_letter_case_and_wildcards_need_a_subdomain(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    hosts = reconfigured(settings, trusted_hosts=["API.example.com", "*.internal.example.com"])
+    async with client_for(hosts, add_test_routes) as client:
+        statuses = [
+            (await client.get("/test/ok", headers={"Host": host})).status_code
+            for host in [
+                "api.EXAMPLE.com",
+                "EU.Internal.Example.com:443",
+                "internal.example.com",  # the bare domain is not a subdomain of itself
+                "evilinternal.example.com",
+                "api.example.com.evil.example",
+            ]
+        ]
+    assert statuses == [200, 200, 400, 400, 400]
+
+
+async def test_a_request_without_a_host_header_is_refused() -> None:
+    reached: list[str] = []
+    sent: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope["path"])
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    check = TrustedHostsMiddleware(app, ["api.example.com"])
+    scope = {"type": "http", "method": "GET", "path": "/posts", "headers": [], "state": {}}
+    await check(scope, receive, send)
+    assert reached == []
+    assert sent[0]["status"] == 400
+
+
+@pytest.mark.parametrize("pattern", ["api.*.com", "*example.com", "*", "**.example.com"])
+def test_a_malformed_wildcard_is_refused_when_the_app_is_built(pattern: str) -> None:
+    with pytest.raises(ValueError, match="wildcard"):
+        TrustedHostsMiddleware(FastAPI(), [pattern])
 
 
 async def test_an_untrusted_host_is_400_in_the_common_shape(
