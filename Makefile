@@ -13,7 +13,7 @@ lint: bootstrap
 	$(UV) run --group dev ruff check tests hooks bench
 	$(UV) run --group dev ruff format --check tests hooks bench
 
-bench: bootstrap ## benchmark the generated service against the baselines (~10 min; bench/README.md)
+bench: bootstrap ## benchmark the generated service against the baselines (~12 min; bench/README.md)
 	$(UV) run --group dev --group bench python -m bench.run
 
 bench-smoke: bootstrap ## the same harness with a tiny load: proves it runs (~1-2 min)

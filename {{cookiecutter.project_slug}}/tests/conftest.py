@@ -92,12 +92,12 @@ def log_events(capsys: pytest.CaptureFixture[str]) -> LogEvents:
     Tests log as JSON (see `base_settings`), so this reads exactly what production would print,
     whichever path a line took (structlog's own or the standard library's).
     """
-    printed: list[str] = []
+    parsed: list[dict[str, Any]] = []  # each line is parsed once, however often a test polls
 
     def events(name: str) -> list[dict[str, Any]]:
-        printed.append(capsys.readouterr().err)
-        lines = (line for text in printed for line in text.splitlines() if line.startswith("{"))
-        return [event for event in map(json.loads, lines) if event.get("event") == name]
+        printed = capsys.readouterr().err  # what was printed since the last call
+        parsed.extend(json.loads(line) for line in printed.splitlines() if line.startswith("{"))
+        return [event for event in parsed if event.get("event") == name]
 
     return events
 

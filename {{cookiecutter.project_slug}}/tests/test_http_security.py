@@ -249,19 +249,28 @@ async def test_a_trusted_host_is_served(settings: Settings, client_for: ClientFa
 async def test_host_names_are_compared_without_letter_case_and_wildcards_need_a_subdomain(
     settings: Settings, client_for: ClientFactory
 ) -> None:
-    hosts = reconfigured(settings, trusted_hosts=["API.example.com", "*.internal.example.com"])
+    hosts = reconfigured(
+        settings, trusted_hosts=["API.example.com", "*.internal.example.com", "[::1]"]
+    )
+    cases = {
+        "api.EXAMPLE.com": 200,
+        "EU.Internal.Example.com:443": 200,
+        "[::1]:8000": 200,
+        "internal.example.com": 400,  # the bare domain is not a subdomain of itself
+        "evilinternal.example.com": 400,
+        "api.example.com.evil.example": 400,
+        # Malformed Host headers that a loose "cut at the first colon" check would let through.
+        "api.example.com:x": 400,
+        "api.example.com:@evil.example": 400,
+        "evil.example#.internal.example.com": 400,
+        "evil.example/.internal.example.com": 400,
+    }
     async with client_for(hosts, add_test_routes) as client:
-        statuses = [
-            (await client.get("/test/ok", headers={"Host": host})).status_code
-            for host in [
-                "api.EXAMPLE.com",
-                "EU.Internal.Example.com:443",
-                "internal.example.com",  # the bare domain is not a subdomain of itself
-                "evilinternal.example.com",
-                "api.example.com.evil.example",
-            ]
-        ]
-    assert statuses == [200, 200, 400, 400, 400]
+        statuses = {
+            host: (await client.get("/test/ok", headers={"Host": host})).status_code
+            for host in cases
+        }
+    assert statuses == cases
 
 
 async def test_a_request_without_a_host_header_is_refused() -> None:

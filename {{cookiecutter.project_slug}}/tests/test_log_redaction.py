@@ -104,12 +104,14 @@ def test_secrets_inside_text_are_replaced(text: str, expected: str) -> None:
 
 
 # Pieces of text the patterns react to, in odd cases and spellings, with the characters that
-# case-insensitive matching treats as ASCII letters (long s as "s", the Kelvin sign as "k").
+# case-insensitive matching treats as ASCII letters (long s as "s", the Kelvin sign as "k", the
+# dotless and the dotted i as "i").
 FRAGMENTS = st.sampled_from(
     [
         "Bearer ", "bEaReR\t", "PASSWORD", "pass", "word", "Pa\u017f\u017fword", "api", "_", "-", "KEY",
         "\u212aey", "secret", "tok", "en", "Cookie", "credential", "private", "://", "u:p@",
-        "=", ": ", "'", '"', " ", "x1", "/", "&", "ß", "\n",
+        "=", ": ", "'", '"', " ", "x1", "/", "&", "ß", "\n", "ap\u0131", "cook\u0130e",
+        "cred\u0130ntial", "\u0131",
     ]
 )  # fmt: skip
 

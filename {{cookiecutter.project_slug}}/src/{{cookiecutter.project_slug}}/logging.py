@@ -64,13 +64,15 @@ _TEXT_PATTERNS = [
 
 
 # Every pattern above starts at one of these words, so a text holding none of them has nothing
-# to redact and the patterns run rarely. Substring tests on the case-folded text: for an access
-# line about ten times cheaper than one case-insensitive regular expression scan.
+# to redact and the patterns run rarely. For ASCII text (nearly every value) substring tests on
+# the lowercased text decide, about ten times cheaper than the case-insensitive scan that
+# decides for other text: `(?i)` also matches non-ASCII letters (the dotless i, the long s).
 _TRIGGER_WORDS = (
     "bearer",
     "://",
     *sorted({spelling for part in SENSITIVE_KEY_PARTS for spelling in _spellings(part)}),
 )
+_MIGHT_HOLD_A_SECRET = re.compile("(?i)" + "|".join(re.escape(word) for word in _TRIGGER_WORDS))
 # Values redaction leaves alone without looking: they cannot hold a secret.
 _SCALARS = (int, float, bool, type(None))
 
@@ -82,8 +84,10 @@ def _is_sensitive(key: object) -> bool:
 
 
 def _might_hold_a_secret(text: str) -> bool:
-    folded = text.casefold()
-    return any(word in folded for word in _TRIGGER_WORDS)
+    if not text.isascii():
+        return _MIGHT_HOLD_A_SECRET.search(text) is not None
+    lowered = text.lower()
+    return any(word in lowered for word in _TRIGGER_WORDS)
 
 
 def redact_text(text: str) -> str:

@@ -79,14 +79,16 @@ class RequestContextMiddleware:
                 response = errors.internal_error_response(request_id)
                 await response(scope, receive, send_with_request_id)
         finally:
-            seconds = time.perf_counter() - started_at
-            if metrics is not None and not recorded:  # the app raised, or the client went away
-                metrics.observe(scope, status_code, seconds)
-            logger.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status_code,
-                duration_ms=round(seconds * 1000, 2),
-            )
-            structlog.contextvars.reset_contextvars(**tokens)
+            try:
+                seconds = time.perf_counter() - started_at
+                if metrics is not None and not recorded:  # the app raised, or the client left
+                    metrics.observe(scope, status_code, seconds)
+                logger.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status_code,
+                    duration_ms=round(seconds * 1000, 2),
+                )
+            finally:  # whatever happened above, the next request must not inherit this id
+                structlog.contextvars.reset_contextvars(**tokens)
