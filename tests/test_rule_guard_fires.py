@@ -91,7 +91,7 @@ VIOLATIONS = {
     ),
     "http-middleware-decorator": Violation(
         f"{PKG}/main.py",
-        "    app.add_middleware(RequestContextMiddleware)",
+        "    app.add_middleware(RequestContextMiddleware, metrics=metrics)",
         '    @app.middleware("http")\n    async def add_header(request: Any, call_next: Any) -> Any:\n        return await call_next(request)',
         imports="from typing import Any",
         expect="S14",
