@@ -126,3 +126,14 @@ def test_a_production_environment_without_hosts_fails_with_the_reason(
     monkeypatch.setenv("DEBUG", "true")
     with pytest.raises(ValidationError, match="TRUSTED_HOSTS is required in production"):
         Settings(_env_file=None)
+
+
+@pytest.mark.parametrize("pattern", ["api.*.com", "*example.com", "**.example.com", "*."])
+@pytest.mark.parametrize("environment", [Environment.TEST, Environment.PRODUCTION])
+def test_a_malformed_wildcard_host_is_refused_at_startup(
+    pattern: str, environment: Environment
+) -> None:
+    # Settings checks it (Starlette only `assert`s, which `python -O` skips), so the API and the
+    # worker both stop with a message naming the setting.
+    with pytest.raises(ValueError, match="TRUSTED_HOSTS entries with a wildcard"):
+        production(environment=environment, trusted_hosts=["api.example.com", pattern])

@@ -25,6 +25,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MIN_SECRET_KEY_BYTES = 32
 # A browser origin: scheme, host and optional port; no path, not even a trailing slash.
 _ORIGIN = re.compile(r"^https?://[^/\s]+$")
+# "*." and a domain, no other "*": the only wildcard Starlette's trusted-host check understands.
+_HOST_WILDCARD = re.compile(r"^\*\.[^*]+$")
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]
 
@@ -155,6 +157,17 @@ class Settings(BaseSettings):
             msg = (
                 f"CORS_ORIGINS entries must be origins like https://app.example.com (scheme and "
                 f"host, no path or trailing slash); got {bad_origins}"
+            )
+            raise ValueError(msg)
+        bad_hosts = [
+            h
+            for h in self.trusted_hosts or []
+            if "*" in h and h != "*" and not _HOST_WILDCARD.match(h)
+        ]
+        if bad_hosts:
+            msg = (
+                "TRUSTED_HOSTS entries with a wildcard must look like '*.example.com' (every "
+                f"subdomain of one domain); got {bad_hosts}"
             )
             raise ValueError(msg)
         if not self.trusted_hosts:

@@ -43,14 +43,15 @@ SENSITIVE_KEY_PARTS = (
     "credential",
     "private_key",
 )
-_KEY_PATTERN = "|".join(part.replace("_", "[_-]?") for part in SENSITIVE_KEY_PARTS)
-
-
-def _spellings(part: str) -> set[str]:
-    """What `_KEY_PATTERN` accepts for one part: "_" as "_", "-" or nothing."""
-    return {part, part.replace("_", "-"), part.replace("_", "")}
-
-
+# Each part as a key may spell it in text: "_" as "_", "-" or nothing ("api-key", "apikey").
+_KEY_SPELLINGS = sorted(
+    {
+        spelling
+        for part in SENSITIVE_KEY_PARTS
+        for spelling in (part, part.replace("_", "-"), part.replace("_", ""))
+    }
+)
+_KEY_PATTERN = "|".join(re.escape(spelling) for spelling in _KEY_SPELLINGS)
 # Inside free text: `Bearer <token>`, `password=...`, `"api_key": "..."`, `user:pass@` in URLs.
 # Each pattern starts at a fixed token (a keyword, "://"), so a long input costs linear time.
 _TEXT_PATTERNS = [
@@ -67,11 +68,7 @@ _TEXT_PATTERNS = [
 # to redact and the patterns run rarely. For ASCII text (nearly every value) substring tests on
 # the lowercased text decide, about ten times cheaper than the case-insensitive scan that
 # decides for other text: `(?i)` also matches non-ASCII letters (the dotless i, the long s).
-_TRIGGER_WORDS = (
-    "bearer",
-    "://",
-    *sorted({spelling for part in SENSITIVE_KEY_PARTS for spelling in _spellings(part)}),
-)
+_TRIGGER_WORDS = ("bearer", "://", *_KEY_SPELLINGS)
 _MIGHT_HOLD_A_SECRET = re.compile("(?i)" + "|".join(re.escape(word) for word in _TRIGGER_WORDS))
 # Values redaction leaves alone without looking: they cannot hold a secret.
 _SCALARS = (int, float, bool, type(None))
