@@ -39,7 +39,7 @@ VIOLATIONS = {
         expect="S1",
     ),
     "requests-in-async-dependency": Violation(
-        f"{PKG}/dependencies.py",
+        f"{PKG}/core/http_client.py",
         "async def get_http_client(request: Request) -> httpx.AsyncClient:",
         '    requests.get("https://example.com", timeout=5)',
         imports="import requests",
@@ -53,13 +53,13 @@ VIOLATIONS = {
         expect="S1",
     ),
     "client-at-import-time": Violation(
-        f"{PKG}/dependencies.py",
+        f"{PKG}/core/http_client.py",
         "from fastapi import Depends, Request",
         "HTTP_CLIENT = httpx.AsyncClient()",
         expect="S2",
     ),
     "pool-at-import-time": Violation(
-        f"{PKG}/database.py",
+        f"{PKG}/core/database.py",
         "from fastapi import Depends, Request",
         'POOL = asyncpg.create_pool("postgresql://127.0.0.1/db")',
         expect="S11",
@@ -91,13 +91,13 @@ VIOLATIONS = {
     ),
     "http-middleware-decorator": Violation(
         f"{PKG}/main.py",
-        "    app.add_middleware(RequestContextMiddleware, metrics=metrics)",
+        "    app.add_middleware(ObservabilityMiddleware, metrics=metrics)",
         '    @app.middleware("http")\n    async def add_header(request: Any, call_next: Any) -> Any:\n        return await call_next(request)',
         imports="from typing import Any",
         expect="S14",
     ),
     "base-http-middleware": Violation(
-        f"{PKG}/middleware.py",
+        f"{PKG}/core/observability.py",
         "import structlog",
         "from starlette.middleware.base import BaseHTTPMiddleware  # noqa: F401",
         expect="S14",
@@ -111,7 +111,7 @@ VIOLATIONS = {
         expect="ASYNC251",
     ),
     "ruff-banned-requests": Violation(
-        f"{PKG}/dependencies.py",
+        f"{PKG}/core/http_client.py",
         "from fastapi import Depends, Request",
         "import requests  # noqa: F401",
         check="ruff",

@@ -12,7 +12,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",

@@ -37,7 +37,7 @@ from pydantic import PostgresDsn
 from redis.asyncio import Redis
 
 import {{ cookiecutter.project_slug }}
-from {{ cookiecutter.project_slug }}.config import Environment, Settings
+from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 {%- if cookiecutter.include_celery == 'y' %}
 

@@ -20,7 +20,7 @@ import httpx
 import psutil
 import pytest
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 START_TIMEOUT_S = 60
 

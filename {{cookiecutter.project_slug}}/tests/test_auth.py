@@ -7,7 +7,7 @@ import jwt
 import pytest
 from argon2 import PasswordHasher, extract_parameters
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import DEFAULT_PASSWORD, UserFactory
 

@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from {{ cookiecutter.project_slug }}.config import MIN_SECRET_KEY_BYTES, Environment, Settings
+from {{ cookiecutter.project_slug }}.core.settings import MIN_SECRET_KEY_BYTES, Environment, Settings
 
 STRONG_KEY = "k" * MIN_SECRET_KEY_BYTES
 

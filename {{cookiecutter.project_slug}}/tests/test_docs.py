@@ -1,6 +1,6 @@
 import pytest
 
-from {{ cookiecutter.project_slug }}.config import Environment, Settings
+from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 
 from tests.conftest import ClientFactory
 

@@ -4,8 +4,8 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.database import Conn
+from {{ cookiecutter.project_slug }}.core.database import Conn
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import ClientFactory
 

@@ -4,10 +4,10 @@ import httpx
 from fastapi import APIRouter, FastAPI
 from pydantic import Field, PostgresDsn
 
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.database import Conn
-from {{ cookiecutter.project_slug }}.errors import AppError
-from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+from {{ cookiecutter.project_slug }}.core.database import Conn
+from {{ cookiecutter.project_slug }}.core.errors import AppError
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import ClientFactory, LogEvents
 

@@ -18,11 +18,11 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.database import Conn
-from {{ cookiecutter.project_slug }}.logging import configure_logging
+from {{ cookiecutter.project_slug }}.core.database import Conn
+from {{ cookiecutter.project_slug }}.core.logging import configure_logging
+from {{ cookiecutter.project_slug }}.core.observability import ObservabilityMiddleware
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
-from {{ cookiecutter.project_slug }}.middleware import RequestContextMiddleware
 
 from tests.conftest import BlockingCalls, ClientFactory, serve
 
@@ -57,7 +57,7 @@ async def test_the_guard_catches_a_blocking_call_under_the_package_and_only_ther
 
     # Wrapped in the package's own middleware, the outer layer of every request the app serves,
     # with no other library on the stack: the call is caught, and answered with the common 500.
-    await RequestContextMiddleware(blocking_app)(scope, receive, send)
+    await ObservabilityMiddleware(blocking_app)(scope, receive, send)
     assert guard.take() == ["Blocking call to time.sleep"]
     assert sent[0]["status"] == 500
 

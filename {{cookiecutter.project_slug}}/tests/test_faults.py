@@ -16,8 +16,8 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import PostgresDsn, RedisDsn
 
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.database import Conn
+from {{ cookiecutter.project_slug }}.core.database import Conn
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import ClientFactory, LogEvents, UserFactory, eventually
 from tests.proxy import TcpProxy
@@ -149,20 +149,32 @@ async def test_database_that_stops_answering_is_503_within_the_timeouts(
         assert (await client.get("/health/ready")).status_code == 200
 
 
-async def test_summary_answers_503_instead_of_hanging_when_the_pool_is_exhausted(
+async def test_authentication_holds_no_connection_while_the_route_runs(
     settings: Settings, client_for: ClientFactory, make_user: UserFactory
 ) -> None:
-    # The summary holds the request's connection and asks the pool for more; with none left it
-    # would wait forever without the acquire timeout.
+    # The summary asks the pool for four connections at once. Had authentication kept the one
+    # it read the user on, a pool of one could never serve it (503 after the acquire timeout).
     user = await make_user()
     tiny = settings.model_copy(
         update={"db_pool_min_size": 1, "db_pool_max_size": 1, "db_acquire_timeout": 0.5}
     )
-    async with client_for(tiny) as client:
-        async with asyncio.timeout(fault_deadline(tiny)):
-            response = await client.get("/users/me/summary", headers=user.headers)
-        assert_database_unavailable(response)
-        assert (await client.get("/users/me", headers=user.headers)).status_code == 200
+    async with client_for(tiny) as client, asyncio.timeout(fault_deadline(tiny)):
+        response = await client.get("/users/me/summary", headers=user.headers)
+    assert response.status_code == 200, response.text
+
+
+async def test_one_users_concurrent_summaries_do_not_starve_other_users(
+    settings: Settings, client_for: ClientFactory, make_user: UserFactory
+) -> None:
+    busy, other = await make_user(), await make_user()
+    small = settings.model_copy(update={"db_pool_min_size": 1, "db_pool_max_size": 4})
+    async with client_for(small) as client:
+        summaries = [client.get("/users/me/summary", headers=busy.headers) for _ in range(30)]
+        *responses, others = await asyncio.gather(
+            *summaries, client.get("/users/me", headers=other.headers)
+        )
+    assert [r.status_code for r in responses] == [200] * 30
+    assert others.status_code == 200
 
 
 def probe_routes(gate: asyncio.Event, lent: list[Any]) -> Callable[[FastAPI], None]:

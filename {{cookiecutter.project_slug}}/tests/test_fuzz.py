@@ -24,7 +24,7 @@ import pytest
 import schemathesis
 from schemathesis import checks
 
-from {{ cookiecutter.project_slug }}.config import Environment, Settings
+from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.conftest import UserFactory

@@ -8,7 +8,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from pydantic import PostgresDsn, RedisDsn
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.conftest import ClientFactory, with_database

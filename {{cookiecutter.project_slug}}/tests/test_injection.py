@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import TABLES, ClientFactory
 

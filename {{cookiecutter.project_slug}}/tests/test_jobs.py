@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import ClientFactory, SignedUpUser, UserFactory, eventually
 from tests.proxy import TcpProxy
@@ -208,7 +208,7 @@ async def test_broker_down_is_503_and_the_job_is_marked_failed(
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         response = await client.post("/jobs", json={}, headers=headers)
         assert response.status_code == 503
-        assert response.json()["error"]["code"] == "job_queue_unavailable"
+        assert response.json()["error"]["code"] == "service_unavailable"
         jobs = (await client.get("/jobs", headers=headers)).json()
     assert jobs["total"] == 1
     [job] = jobs["items"]

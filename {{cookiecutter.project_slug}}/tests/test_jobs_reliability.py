@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.worker import create_celery
+from {{ cookiecutter.project_slug }}.core.celery import create_celery
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import ClientFactory, SignedUpUser, UserFactory, eventually
 from tests.proxy import TcpProxy
@@ -74,7 +74,7 @@ async def test_broker_cut_while_the_api_runs_is_503_loses_nothing_and_recovers(
             async with asyncio.timeout(publish_deadline(api_settings)):
                 refused = await client.post("/jobs", json={}, headers=user.headers)
             assert refused.status_code == 503
-            assert refused.json()["error"]["code"] == "job_queue_unavailable"
+            assert refused.json()["error"]["code"] == "service_unavailable"
 
             proxy.open = True  # the broker is back; the API is not restarted
             after = (await submit(client, user)).json()

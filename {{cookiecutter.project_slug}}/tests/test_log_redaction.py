@@ -12,13 +12,13 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.logging import (
+from {{ cookiecutter.project_slug }}.core.redaction import (
     _TEXT_PATTERNS,
     REDACTED,
     redact_secrets,
     redact_text,
 )
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import ClientFactory
 
@@ -119,8 +119,8 @@ FRAGMENTS = st.sampled_from(
 @hypothesis_settings(max_examples=2_000)  # a pure function: thousands of texts take about a second
 @given(st.lists(FRAGMENTS, max_size=12).map("".join))
 def test_the_quick_check_never_skips_a_text_the_patterns_would_change(text: str) -> None:
-    # Most values are settled by a substring check before any pattern runs; that check must
-    # let through every text a pattern would change.
+    # Most values are settled by one scan for a trigger word before any pattern runs; that scan
+    # must let through every text a pattern would change.
     thorough = text
     for pattern, replacement in _TEXT_PATTERNS:
         thorough = pattern.sub(replacement, thorough)

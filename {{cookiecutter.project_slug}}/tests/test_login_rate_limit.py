@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from pydantic import RedisDsn
 from redis.asyncio import Redis
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.conftest import ClientFactory, LogEvents, eventually

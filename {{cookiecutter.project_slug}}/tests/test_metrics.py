@@ -6,9 +6,9 @@ import httpx
 from fastapi import APIRouter, BackgroundTasks, FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
-from {{ cookiecutter.project_slug }}.config import Environment, Settings
+from {{ cookiecutter.project_slug }}.core.metrics import OTHER_METHOD, UNMATCHED_ROUTE
+from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
-from {{ cookiecutter.project_slug }}.metrics import OTHER_METHOD, UNMATCHED_ROUTE
 
 from tests.conftest import ClientFactory, UserFactory, eventually, serve
 from tests.test_posts import write_post

@@ -2,7 +2,7 @@ import asyncio
 
 import asyncpg
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import migrate, scratch_database
 

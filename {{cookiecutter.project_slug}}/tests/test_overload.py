@@ -16,7 +16,7 @@ import httpx
 import pytest
 from pydantic import PostgresDsn
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.conftest import UserFactory, eventually, serve

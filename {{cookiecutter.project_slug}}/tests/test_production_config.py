@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.project_slug }}.config import Environment, Settings
+from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 
 STRONG_KEY = "k" * 48
 HOSTS = ["api.example.com"]

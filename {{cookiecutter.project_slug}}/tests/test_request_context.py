@@ -8,7 +8,7 @@ import pytest
 import structlog
 from fastapi import APIRouter, FastAPI
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import ClientFactory, LogEvents
 
@@ -80,7 +80,7 @@ async def test_request_id_is_not_left_bound_after_the_request(client: httpx.Asyn
 def test_lines_below_the_configured_level_are_not_printed(
     settings: Settings, log_events: LogEvents, level: str
 ) -> None:
-    from {{ cookiecutter.project_slug }}.logging import configure_logging
+    from {{ cookiecutter.project_slug }}.core.logging import configure_logging
 
     configure_logging(settings.model_copy(update={"log_level": level}))
     logger = structlog.get_logger("test")
@@ -108,7 +108,7 @@ def test_json_format_renders_one_json_object_per_line(
 ) -> None:
     import json
 
-    from {{ cookiecutter.project_slug }}.logging import configure_logging
+    from {{ cookiecutter.project_slug }}.core.logging import configure_logging
 
     configure_logging(settings.model_copy(update={"log_format": "json"}))
     with structlog.contextvars.bound_contextvars(request_id="abc"):

@@ -318,7 +318,7 @@ def test_environment_read_outside_config_is_reported(
 
 def test_environment_read_in_config_is_not_reported(tmp_path: Path) -> None:
     source = 'import os\nfrom os import getenv\n\nKEY = os.environ["SECRET_KEY"]\n'
-    assert rules_and_lines(tmp_path, source, name="config.py") == []
+    assert rules_and_lines(tmp_path, source, name="settings.py") == []
 
 
 # S14: pure ASGI middleware
@@ -380,8 +380,8 @@ def test_command_line_prints_each_finding_and_exits_1(
     (tmp_path / "app.py").write_text("import os\n\nKEY = os.getenv('KEY')\n")
     assert main([str(tmp_path)]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"{tmp_path / 'app.py'}:3: S13 os.getenv is used outside config.py. Fix: add a field to "
-        "Settings (config.py) and pass the settings down."
+        f"{tmp_path / 'app.py'}:3: S13 os.getenv is used outside settings.py. Fix: add a field to "
+        "Settings (core/settings.py) and pass the settings down."
     ]
 
 

@@ -15,7 +15,7 @@ import sentry_sdk
 from fastapi import APIRouter, FastAPI
 from pydantic import HttpUrl
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.main import VERSION
 
 from tests.conftest import ClientFactory, serve

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from pydantic import PostgresDsn
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.conftest import eventually
 from tests.proxy import TcpProxy

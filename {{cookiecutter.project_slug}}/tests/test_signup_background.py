@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.conftest import LogEvents, eventually, serve

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.load import REQUEST_TIMEOUT_S, report, run_load, sign_up
 from tests.servers import uvicorn_process

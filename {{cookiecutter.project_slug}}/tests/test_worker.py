@@ -1,16 +1,51 @@
 """The Celery app is configured from Settings, and a real worker process answers on the broker."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psutil
 import pytest
 
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.worker import create_celery
+from {{ cookiecutter.project_slug }}.core.celery import create_celery
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.workers import start_worker
+
+# Imports every module of the package except the worker's own (its entry point and the tasks it
+# runs), builds the app, and lists which of the package's modules ended up imported.
+IMPORT_THE_API = """
+import importlib, pkgutil, sys
+import {{ cookiecutter.project_slug }}
+from {{ cookiecutter.project_slug }}.main import create_app
+
+for module in pkgutil.walk_packages({{ cookiecutter.project_slug }}.__path__, "{{ cookiecutter.project_slug }}."):
+    if module.name != "{{ cookiecutter.project_slug }}.worker" and not module.name.endswith(".tasks"):
+        importlib.import_module(module.name)
+create_app()
+print("\\n".join(sorted(name for name in sys.modules if name.startswith("{{ cookiecutter.project_slug }}."))))
+"""
+
+
+def test_the_api_never_imports_the_worker_runtime(tmp_path: Path) -> None:
+    # The worker's signal handlers (its event loop, CPU priority, metrics) must not run in the
+    # API: a fresh interpreter imports the API and every service module, and the worker's module
+    # must not be among what it loaded.
+    result = subprocess.run(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-c", IMPORT_THE_API],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = result.stdout.split()
+    # The check saw the whole package, and the worker's modules were not in it.
+    assert "{{ cookiecutter.project_slug }}.core.celery" in imported
+    assert "{{ cookiecutter.project_slug }}.worker" not in imported
+    assert not [name for name in imported if name.endswith(".tasks")]
 
 
 def test_celery_takes_its_broker_and_safety_settings_from_settings(base_settings: Settings) -> None:

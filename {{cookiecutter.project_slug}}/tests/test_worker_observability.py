@@ -10,10 +10,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from {{ cookiecutter.project_slug }} import worker_metrics
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core import worker_metrics
+from {{ cookiecutter.project_slug }}.core.celery import create_celery
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.jobs.queue import RUN_POSTS_REPORT
-from {{ cookiecutter.project_slug }}.worker import create_celery
 
 from tests.conftest import UserFactory, eventually, serve
 from tests.proxy import TcpProxy

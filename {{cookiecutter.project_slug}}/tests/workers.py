@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from {{ cookiecutter.project_slug }}.config import Settings
-from {{ cookiecutter.project_slug }}.worker import create_celery
+from {{ cookiecutter.project_slug }}.core.celery import create_celery
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.servers import json_lines
 

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings
 
-from {{ cookiecutter.project_slug }}.config import Environment, Settings
+from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = ROOT / ".embedded"

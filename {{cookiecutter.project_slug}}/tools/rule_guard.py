@@ -12,7 +12,7 @@ S8   A route that builds its own response model (`return PostOut(...)`).
 S11  An asyncpg pool or connection, or an SQLAlchemy engine, created at import time.
 S12  `on_event` / `add_event_handler` instead of lifespan; also `asyncio.run` and
      `run_until_complete`, because the app runs inside uvicorn's event loop.
-S13  `os.environ` / `os.getenv` outside a file named config.py.
+S13  `os.environ` / `os.getenv` outside a file named settings.py (core/settings.py).
 S14  `@app.middleware("http")` and `BaseHTTPMiddleware` (both break contextvars and streaming).
 
 A line opts out with a trailing comment naming the rule, and why:
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 THREADPOOL_FIX = "move the blocking work into a def route or run_in_threadpool"
-HTTP_FIX = "use the shared httpx.AsyncClient (dependencies.HttpClient)"
+HTTP_FIX = "use the shared httpx.AsyncClient (core.http_client.HttpClient)"
 SUBPROCESS_FIX = "await asyncio.create_subprocess_exec()"
 # module.function -> the async alternative to suggest before THREADPOOL_FIX ("": none).
 BLOCKING_CALLS = {
@@ -42,7 +42,7 @@ BLOCKING_CALLS = {
         ("subprocess", "run call check_call check_output Popen", SUBPROCESS_FIX),
         ("os", "system popen", SUBPROCESS_FIX),
         ("socket", "create_connection", "await asyncio.open_connection()"),
-        ("psycopg2", "connect", "use the asyncpg pool (database.Conn)"),
+        ("psycopg2", "connect", "use the asyncpg pool (core.database.Conn)"),
         ("sqlite3", "connect", ""),
         ("shutil", "copyfile copy copytree rmtree", ""),
     ]
@@ -313,17 +313,17 @@ def lifecycle_outside_lifespan(module: Module, project: Project) -> Iterator[Fin
 
 def environment_outside_config(module: Module, project: Project) -> Iterator[Finding]:
     """S13."""
-    if module.path.name == "config.py":
+    if module.path.name == "settings.py":
         return
-    fix = "Fix: add a field to Settings (config.py) and pass the settings down."
+    fix = "Fix: add a field to Settings (core/settings.py) and pass the settings down."
     for node in ast.walk(module.tree):
         if isinstance(node, ast.Attribute) and module.qualname(node) in ENVIRONMENT_READERS:
-            message = f"{ast.unparse(node)} is used outside config.py. {fix}"
+            message = f"{ast.unparse(node)} is used outside settings.py. {fix}"
             yield module.finding(node, "S13", message)
         elif isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
             for alias in node.names:
                 if f"os.{alias.name}" in ENVIRONMENT_READERS:
-                    message = f"os.{alias.name} is imported outside config.py. {fix}"
+                    message = f"os.{alias.name} is imported outside settings.py. {fix}"
                     yield module.finding(node, "S13", message)
 
 

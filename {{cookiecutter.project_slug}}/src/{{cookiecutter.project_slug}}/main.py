@@ -5,28 +5,29 @@ wires routes; it opens no connection (that happens in `lifespan`), so importing 
 calling `create_app`, needs no database.
 """
 
+from functools import partial
 from importlib.metadata import version
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from {{ cookiecutter.project_slug }} import errors, http_security
 from {{ cookiecutter.project_slug }}.auth.router import router as auth_router
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core import errors, http_security
+from {{ cookiecutter.project_slug }}.core.lifespan import lifespan
+from {{ cookiecutter.project_slug }}.core.logging import configure_logging
+from {{ cookiecutter.project_slug }}.core.metrics import install_metrics
+from {{ cookiecutter.project_slug }}.core.observability import ObservabilityMiddleware
+from {{ cookiecutter.project_slug }}.core.sentry import init_sentry
+from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 from {{ cookiecutter.project_slug }}.health.router import router as health_router
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.jobs.router import router as jobs_router
 {%- endif %}
-from {{ cookiecutter.project_slug }}.lifespan import lifespan
-from {{ cookiecutter.project_slug }}.logging import configure_logging
-from {{ cookiecutter.project_slug }}.metrics import install_metrics
-from {{ cookiecutter.project_slug }}.middleware import RequestContextMiddleware
 from {{ cookiecutter.project_slug }}.posts.router import router as posts_router
-from {{ cookiecutter.project_slug }}.sentry import init_sentry
 from {{ cookiecutter.project_slug }}.users.router import router as users_router
 
 # Read once, at import: looking up package metadata is file I/O, and `create_app` runs on a
-# running event loop (uvicorn's --factory calls it there, and so do the tests) (S1).
+# running event loop (uvicorn's --factory calls it there, and so do the tests).
 VERSION = version("{{ cookiecutter.project_slug }}")
 
 
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title=settings.app_name,
         version=VERSION,
         debug=settings.debug,
-        lifespan=lifespan,
+        lifespan=partial(lifespan, settings=settings),
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
@@ -51,16 +52,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             500: {"model": errors.ErrorResponse, "description": "Unexpected error"},
         },
     )
+    # Request handlers read settings through `SettingsDep`; nothing else reads them back.
     app.state.settings = settings
     # Middleware, innermost first (each add wraps the ones before it).
     hosts = settings.trusted_hosts or ["*"]
     if "*" not in hosts:
         app.add_middleware(http_security.TrustedHostsMiddleware, allowed_hosts=hosts)
-    # GET /metrics, outside the docs; the request context middleware records into it.
+    # GET /metrics, outside the docs; the observability middleware records into it.
     metrics = install_metrics(app) if settings.metrics_enabled else None
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     if settings.cors_origins:
-        # Outside the request context, so error responses carry CORS headers too and a browser
+        # Outside the observability layer, so error responses carry CORS headers too and a browser
         # client can read them. Bearer tokens, not cookies: no credentials mode.
         app.add_middleware(
             CORSMiddleware,
@@ -73,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs_paths = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url] if docs else []
     app.add_middleware(
         http_security.SecurityHeadersMiddleware,
-        settings=settings,
+        # HTTPS is settled wherever the service is deployed: browsers may then refuse plain HTTP.
+        hsts=settings.environment in (Environment.STAGING, Environment.PRODUCTION),
         docs_paths=frozenset(path for path in docs_paths if path),
     )
 

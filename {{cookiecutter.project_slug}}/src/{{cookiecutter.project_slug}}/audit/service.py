@@ -5,7 +5,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from {{ cookiecutter.project_slug }}.database import Connection
+from {{ cookiecutter.project_slug }}.core.database import Connection
 
 logger = structlog.get_logger(__name__)
 
@@ -24,7 +24,7 @@ async def record_event(
 async def record_event_later(
     pool: asyncpg.Pool, user_id: UUID, event: str, data: dict[str, Any]
 ) -> None:
-    """For BackgroundTasks (S5): takes its own connection, since the request's is back in the pool."""
+    """For BackgroundTasks: takes its own connection, since the request's is back in the pool."""
     try:
         async with pool.acquire() as conn:
             await record_event(conn, user_id, event, data)

@@ -1,7 +1,7 @@
 from fastapi import status
 from starlette.exceptions import HTTPException
 
-from {{ cookiecutter.project_slug }}.errors import AppError
+from {{ cookiecutter.project_slug }}.core.errors import AppError
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
 

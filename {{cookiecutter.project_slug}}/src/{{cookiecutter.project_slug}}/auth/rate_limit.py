@@ -27,14 +27,14 @@ from limits.errors import StorageError
 from redis.asyncio import Redis
 
 from {{ cookiecutter.project_slug }}.auth.exceptions import TooManyLoginAttemptsError
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 logger = structlog.get_logger(__name__)
 
 
 class LoginRateLimiter:
     def __init__(self, redis: Redis, settings: Settings) -> None:
-        # Shares the app's Redis connection pool (S2) instead of opening its own. `limits`
+        # Shares the app's Redis connection pool instead of opening its own. `limits`
         # documents `connection_pool` but types its options as scalars, hence the ignore.
         storage = RedisStorage(
             f"async+{settings.redis_url}",

@@ -3,17 +3,18 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, EmailStr, Field, field_validator
 
-from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel, Text
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, Text
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128  # Argon2 accepts more, but an unbounded input is a cheap DoS.
 
 
-def _normalise_email(value: str) -> str:
+def normalise_email(value: str) -> str:
+    """The one form an email is stored and looked up in."""
     return value.strip().lower()
 
 
-NormalisedEmail = Annotated[EmailStr, AfterValidator(_normalise_email)]
+NormalisedEmail = Annotated[EmailStr, AfterValidator(normalise_email)]
 DisplayName = Annotated[Text, Field(min_length=1, max_length=50)]
 
 

@@ -10,7 +10,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi.concurrency import run_in_threadpool
 
 from {{ cookiecutter.project_slug }}.auth.exceptions import InvalidTokenError
-from {{ cookiecutter.project_slug }}.config import Settings
 
 # Pinned: a token is only ever checked with this algorithm, so `alg: none` or RS/HS confusion
 # cannot be smuggled in through the header.
@@ -24,7 +23,7 @@ _hasher = PasswordHasher(parallelism=1)
 
 
 # Argon2 is deliberately slow (a few hundred ms of CPU). argon2-cffi runs it in C and releases
-# the GIL, so the thread pool runs hashes in parallel without blocking the event loop (S1/S3); a
+# the GIL, so the thread pool runs hashes in parallel without blocking the event loop; a
 # process pool would add pickling and process start-up for no gain.
 async def hash_password(password: str) -> str:
     return await run_in_threadpool(_hasher.hash, password)
@@ -51,23 +50,18 @@ async def burn_verification_time(password: str) -> None:
     await verify_password(dummy, password)
 
 
-def create_access_token(user_id: UUID, settings: Settings) -> str:
+def create_access_token(user_id: UUID, signing_key: str, lifetime: timedelta) -> str:
     now = datetime.now(UTC)
-    claims = {
-        "sub": str(user_id),
-        "iat": now,
-        "exp": now + timedelta(minutes=settings.access_token_ttl_minutes),
-        "type": TOKEN_TYPE,
-    }
-    return jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
+    claims = {"sub": str(user_id), "iat": now, "exp": now + lifetime, "type": TOKEN_TYPE}
+    return jwt.encode(claims, signing_key, algorithm=ALGORITHM)
 
 
-def read_access_token(token: str, settings: Settings) -> UUID:
+def read_access_token(token: str, signing_key: str) -> UUID:
     """The user id in a valid access token; InvalidTokenError for anything else."""
     try:
         claims = jwt.decode(
             token,
-            settings.signing_key,
+            signing_key,
             algorithms=[ALGORITHM],
             options={"require": ["sub", "exp", "iat", "type"]},
         )

@@ -2,7 +2,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from {{ cookiecutter.project_slug }}.dependencies import Pool, RedisClient, SettingsDep
+from {{ cookiecutter.project_slug }}.core.database import Pool
+from {{ cookiecutter.project_slug }}.core.redis import RedisClient
+from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 from {{ cookiecutter.project_slug }}.health import service
 from {{ cookiecutter.project_slug }}.health.schemas import Liveness, Readiness
 

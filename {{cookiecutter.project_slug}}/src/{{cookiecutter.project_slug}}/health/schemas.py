@@ -1,6 +1,6 @@
 from typing import Literal
 
-from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel
 
 CheckStatus = Literal["ok", "unavailable", "timeout"]
 

@@ -39,7 +39,7 @@ async def _ping_postgres(pool: asyncpg.Pool) -> None:
 async def check_dependencies(
     pool: asyncpg.Pool, redis: Redis, limit_s: float
 ) -> dict[str, CheckStatus]:
-    """Probe every dependency at once (S17), each bounded by `limit_s` seconds."""
+    """Probe every dependency at once, each bounded by `limit_s` seconds."""
     postgres, redis_status = await asyncio.gather(
         _check("postgres", _ping_postgres(pool), limit_s),
         _check("redis", redis.ping(), limit_s),

@@ -1,4 +1,4 @@
-"""Who may see a job (S10): the same pattern as posts/dependencies.py."""
+"""Who may see a job: the same pattern as posts/dependencies.py."""
 
 from typing import Annotated
 from uuid import UUID
@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import Depends
 
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
-from {{ cookiecutter.project_slug }}.database import Conn
+from {{ cookiecutter.project_slug }}.core.database import Conn
 from {{ cookiecutter.project_slug }}.jobs import service
 from {{ cookiecutter.project_slug }}.jobs.exceptions import JobNotFoundError, NotJobOwnerError
 from {{ cookiecutter.project_slug }}.jobs.service import JobRecord

@@ -1,6 +1,6 @@
 from fastapi import status
 
-from {{ cookiecutter.project_slug }}.errors import AppError
+from {{ cookiecutter.project_slug }}.core.errors import AppError
 
 
 class JobNotFoundError(AppError):
@@ -13,9 +13,3 @@ class NotJobOwnerError(AppError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "not_job_owner"
     message = "Only the user who submitted this job may see it."
-
-
-class JobQueueUnavailableError(AppError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    code = "job_queue_unavailable"
-    message = "The job queue is unavailable; the job was not queued (it is marked failed). Try again shortly."

@@ -14,7 +14,7 @@ class QueueUnavailableError(Exception):
 async def enqueue(celery: Celery, task_name: str, job_id: str, request_id: str | None) -> None:
     """Publish one task message; the request id travels in its headers to the worker's logs.
 
-    Publishing is blocking socket I/O (kombu), so it runs in the thread pool (S1).
+    Publishing is blocking socket I/O (kombu), so it runs in the thread pool.
     """
 
     def publish() -> None:

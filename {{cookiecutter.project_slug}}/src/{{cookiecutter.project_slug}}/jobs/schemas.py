@@ -1,10 +1,9 @@
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
-from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, UtcDateTime
 
 
 class ReportParams(CustomBaseModel):
@@ -44,13 +43,6 @@ class JobOut(CustomBaseModel):
     result: ReportResult | None
     error: str | None
     attempts: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-class JobPage(CustomBaseModel):
-    items: list[JobOut]
-    total: int
-    limit: int
-    offset: int
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None

@@ -1,4 +1,5 @@
-"""SQL for jobs. A job row moves queued -> running -> succeeded | failed, and only forward."""
+"""Jobs: submitting one, and the SQL behind it. A job row moves queued -> running -> succeeded |
+failed, and only forward."""
 
 import json
 from datetime import datetime
@@ -6,8 +7,13 @@ from typing import Any, Literal, TypedDict, cast
 from uuid import UUID
 
 import asyncpg
+import structlog
+from celery import Celery
 
-from {{ cookiecutter.project_slug }}.database import Connection
+from {{ cookiecutter.project_slug }}.core.database import Connection
+from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
+from {{ cookiecutter.project_slug }}.core.logging import current_request_id
+from {{ cookiecutter.project_slug }}.jobs import queue
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 _COLUMNS = "id, owner_id, kind, status, params, result, error, attempts, created_at, started_at, finished_at"
@@ -27,11 +33,36 @@ class JobRecord(TypedDict):
     finished_at: datetime | None
 
 
+logger = structlog.get_logger(__name__)
+
+
 def _job(row: asyncpg.Record) -> JobRecord:
     job = dict(row)
     job["params"] = json.loads(job["params"])
     job["result"] = json.loads(job["result"]) if job["result"] is not None else None
     return cast(JobRecord, job)
+
+
+async def submit_posts_report(
+    conn: Connection, celery: Celery, owner_id: UUID, params: dict[str, Any]
+) -> JobRecord:
+    """Store a queued job and hand it to the worker; ServiceUnavailableError if the queue is down.
+
+    Row first, message second: the worker can always find the job its message names. If the
+    broker is down the row is marked failed, so nothing is left queued that never will run.
+    """
+    job = await create_job(conn, owner_id, "posts_report", params)
+    try:
+        await queue.enqueue(celery, queue.RUN_POSTS_REPORT, str(job["id"]), current_request_id())
+    except queue.QueueUnavailableError as exc:
+        await fail_job(conn, job["id"], "could not be queued: the job queue was unavailable")
+        logger.error("job_not_queued", job_id=str(job["id"]), error=str(exc))
+        raise ServiceUnavailableError(
+            "job queue",
+            "The job queue is unavailable; the job was not queued (it is marked failed). "
+            "Try again shortly.",
+        ) from exc
+    return job
 
 
 async def create_job(

@@ -1,32 +1,54 @@
 """Transactional email through the provider's HTTP API (the shape of Resend's `POST /emails`;
 adapt `send_email` for another provider)."""
 
+from dataclasses import dataclass
+from typing import Self
+
 import httpx
 import structlog
+from pydantic import SecretStr
 
-from {{ cookiecutter.project_slug }}.config import Settings
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 logger = structlog.get_logger(__name__)
 
 
-async def send_email(
-    client: httpx.AsyncClient, settings: Settings, to: str, subject: str, text: str
-) -> None:
-    """Send one email with the shared client (S2). Failures are logged, never raised.
+@dataclass(frozen=True)
+class EmailConfig:
+    """Where and as whom to send; `api_url` None sends nothing (the email is only logged)."""
 
-    Meant for BackgroundTasks (S5): the response has already gone out, so there is nobody to
+    api_url: str | None
+    api_key: SecretStr | None  # stays hidden in a repr or a log line
+    sender: str
+    app_name: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(
+            api_url=str(settings.email_api_url).rstrip("/") if settings.email_api_url else None,
+            api_key=settings.email_api_key,
+            sender=settings.email_sender,
+            app_name=settings.app_name,
+        )
+
+
+async def send_email(
+    client: httpx.AsyncClient, config: EmailConfig, to: str, subject: str, text: str
+) -> None:
+    """Send one email with the shared client. Failures are logged, never raised.
+
+    Meant for BackgroundTasks: the response has already gone out, so there is nobody to
     raise to. Email that must arrive belongs in a durable queue instead.
     """
-    if settings.email_api_url is None:
+    if config.api_url is None:
         logger.info("email_skipped", reason="EMAIL_API_URL is not set", subject=subject)
         return
     headers = {}
-    if settings.email_api_key is not None:
-        headers["Authorization"] = f"Bearer {settings.email_api_key.get_secret_value()}"
-    url = f"{str(settings.email_api_url).rstrip('/')}/emails"
-    payload = {"from": settings.email_sender, "to": [to], "subject": subject, "text": text}
+    if config.api_key is not None:
+        headers["Authorization"] = f"Bearer {config.api_key.get_secret_value()}"
+    payload = {"from": config.sender, "to": [to], "subject": subject, "text": text}
     try:
-        response = await client.post(url, json=payload, headers=headers)
+        response = await client.post(f"{config.api_url}/emails", json=payload, headers=headers)
         response.raise_for_status()
     except httpx.HTTPError as exc:
         logger.error("email_failed", subject=subject, error=repr(exc))
@@ -35,7 +57,7 @@ async def send_email(
 
 
 async def send_welcome_email(
-    client: httpx.AsyncClient, settings: Settings, to: str, display_name: str
+    client: httpx.AsyncClient, config: EmailConfig, to: str, display_name: str
 ) -> None:
-    text = f"Hi {display_name},\n\nyour {settings.app_name} account is ready.\n"
-    await send_email(client, settings, to, f"Welcome to {settings.app_name}", text)
+    text = f"Hi {display_name},\n\nyour {config.app_name} account is ready.\n"
+    await send_email(client, config, to, f"Welcome to {config.app_name}", text)

@@ -1,4 +1,4 @@
-"""Text statistics for one post: short, bounded CPU work for the process pool (S3/S18).
+"""Text statistics for one post: short, bounded CPU work for the process pool.
 
 Runs in a worker process, so it must be a plain module-level function of picklable arguments
 that touches no app state. A post is at most 20,000 characters, which keeps one call well under

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import Depends
 
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
-from {{ cookiecutter.project_slug }}.database import Conn
+from {{ cookiecutter.project_slug }}.core.database import Conn
 from {{ cookiecutter.project_slug }}.posts import service
 from {{ cookiecutter.project_slug }}.posts.exceptions import NotPostAuthorError, PostNotFoundError
 from {{ cookiecutter.project_slug }}.posts.service import PostRecord

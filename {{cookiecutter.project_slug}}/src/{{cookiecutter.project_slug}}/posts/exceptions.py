@@ -1,6 +1,6 @@
 from fastapi import status
 
-from {{ cookiecutter.project_slug }}.errors import AppError
+from {{ cookiecutter.project_slug }}.core.errors import AppError
 
 
 class PostNotFoundError(AppError):

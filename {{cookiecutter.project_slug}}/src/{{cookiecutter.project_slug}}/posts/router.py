@@ -1,41 +1,21 @@
-import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, status
 
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
-from {{ cookiecutter.project_slug }}.database import Conn
-from {{ cookiecutter.project_slug }}.dependencies import ProcessPool
-from {{ cookiecutter.project_slug }}.errors import ErrorResponse
+from {{ cookiecutter.project_slug }}.core.database import Conn
+from {{ cookiecutter.project_slug }}.core.errors import error_responses
+from {{ cookiecutter.project_slug }}.core.pagination import Page, Pagination
+from {{ cookiecutter.project_slug }}.core.process_pool import ProcessPool, run_in_process
 from {{ cookiecutter.project_slug }}.posts import service
 from {{ cookiecutter.project_slug }}.posts.analysis import analyse_text
 from {{ cookiecutter.project_slug }}.posts.dependencies import OwnedPost
-from {{ cookiecutter.project_slug }}.posts.schemas import (
-    PostAnalysis,
-    PostIn,
-    PostOut,
-    PostPage,
-    PostUpdate,
-)
+from {{ cookiecutter.project_slug }}.posts.schemas import PostAnalysis, PostIn, PostOut, PostUpdate
 
 router = APIRouter(
-    prefix="/posts",
-    tags=["posts"],
-    responses={
-        status.HTTP_401_UNAUTHORIZED: {
-            "model": ErrorResponse,
-            "description": "Missing or invalid token",
-        }
-    },
+    prefix="/posts", tags=["posts"], responses=error_responses(status.HTTP_401_UNAUTHORIZED)
 )
-OWNED: dict[int | str, dict[str, Any]] = {
-    status.HTTP_403_FORBIDDEN: {
-        "model": ErrorResponse,
-        "description": "The post belongs to someone else",
-    },
-    status.HTTP_404_NOT_FOUND: {"model": ErrorResponse, "description": "No such post"},
-}
+OWNED = error_responses(status.HTTP_403_FORBIDDEN, status.HTTP_404_NOT_FOUND)
 
 
 @router.post(
@@ -45,16 +25,11 @@ async def create_post(data: PostIn, user: CurrentUser, conn: Conn) -> dict[str, 
     return dict(await service.create_post(conn, user["id"], data.title, data.body))
 
 
-@router.get("", response_model=PostPage, summary="The caller's posts, newest first")
-async def list_posts(
-    user: CurrentUser,
-    conn: Conn,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> dict[str, Any]:
-    items = await service.list_posts(conn, user["id"], limit, offset)
+@router.get("", response_model=Page[PostOut], summary="The caller's posts, newest first")
+async def list_posts(user: CurrentUser, conn: Conn, page: Pagination) -> dict[str, Any]:
+    items = await service.list_posts(conn, user["id"], page.limit, page.offset)
     total = await service.count_posts(conn, user["id"])
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return page.page(items, total)
 
 
 @router.get(
@@ -71,12 +46,8 @@ async def read_post(post: OwnedPost) -> dict[str, Any]:
     responses=OWNED,
 )
 async def analyse_post(post: OwnedPost, process_pool: ProcessPool) -> dict[str, Any]:
-    # S3/S18: CPU-bound, so neither awaited on the loop nor threaded (the GIL): another process.
-    # Submitting is done from a thread (S1): the pool starts its worker processes on first use,
-    # inside `submit` (the forkserver, then a round trip to it per worker). Only the wait for
-    # the result happens on the loop.
-    future = await run_in_threadpool(process_pool.submit, analyse_text, post["body"])
-    stats = await asyncio.wrap_future(future)
+    # S3: CPU-bound, so neither awaited on the loop nor threaded (the GIL): another process.
+    stats = await run_in_process(process_pool, analyse_text, post["body"])
     return {
         **stats,
         "top_words": [{"word": word, "count": count} for word, count in stats["top_words"]],
@@ -87,7 +58,7 @@ async def analyse_post(post: OwnedPost, process_pool: ProcessPool) -> dict[str, 
     "/{post_id}", response_model=PostOut, summary="Change a post's title or body", responses=OWNED
 )
 async def update_post(post: OwnedPost, data: PostUpdate, conn: Conn) -> dict[str, Any]:
-    return dict(await service.update_post(conn, post["id"], data.model_dump(exclude_unset=True)))
+    return dict(await service.update_post(conn, post["id"], title=data.title, body=data.body))
 
 
 @router.delete(

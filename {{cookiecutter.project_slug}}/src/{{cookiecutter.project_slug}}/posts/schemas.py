@@ -1,10 +1,9 @@
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import ConfigDict, Field, model_validator
 
-from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel, Text
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, Text, UtcDateTime
 
 Title = Annotated[Text, Field(min_length=1, max_length=200)]
 Body = Annotated[Text, Field(min_length=1, max_length=20_000)]
@@ -36,8 +35,8 @@ class PostOut(CustomBaseModel):
     author_id: UUID
     title: str
     body: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class WordCount(CustomBaseModel):
@@ -52,10 +51,3 @@ class PostAnalysis(CustomBaseModel):
     average_word_length: float
     reading_time_seconds: int
     top_words: list[WordCount]
-
-
-class PostPage(CustomBaseModel):
-    items: list[PostOut]
-    total: int
-    limit: int
-    offset: int

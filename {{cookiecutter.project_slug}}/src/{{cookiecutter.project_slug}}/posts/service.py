@@ -1,10 +1,10 @@
 """SQL for posts. Ownership is checked in dependencies.py, not here."""
 
 from datetime import datetime
-from typing import Any, TypedDict, cast
+from typing import TypedDict, cast
 from uuid import UUID
 
-from {{ cookiecutter.project_slug }}.database import Connection
+from {{ cookiecutter.project_slug }}.core.database import Connection
 
 _COLUMNS = "id, author_id, title, body, created_at, updated_at"
 
@@ -50,13 +50,16 @@ async def count_posts(conn: Connection, author_id: UUID) -> int:
     return count
 
 
-async def update_post(conn: Connection, post_id: UUID, changes: dict[str, Any]) -> PostRecord:
+async def update_post(
+    conn: Connection, post_id: UUID, *, title: str | None = None, body: str | None = None
+) -> PostRecord:
+    """Change the given values (None leaves a column as it is); return the new record."""
     row = await conn.fetchrow(
         f"""UPDATE posts SET title = coalesce($2, title), body = coalesce($3, body), updated_at = now()
-        WHERE id = $1 RETURNING {_COLUMNS}""",  # noqa: S608
+        WHERE id = $1 RETURNING {_COLUMNS}""",  # noqa: S608 - constant column list
         post_id,
-        changes.get("title"),
-        changes.get("body"),
+        title,
+        body,
     )
     return cast(PostRecord, dict(row))  # type: ignore[arg-type]
 

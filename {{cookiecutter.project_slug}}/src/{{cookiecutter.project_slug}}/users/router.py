@@ -1,14 +1,15 @@
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, status
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.auth import security
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
-from {{ cookiecutter.project_slug }}.database import Conn, lend
-from {{ cookiecutter.project_slug }}.dependencies import Pool, SettingsDep
-from {{ cookiecutter.project_slug }}.errors import ErrorResponse
+from {{ cookiecutter.project_slug }}.core.database import Conn, Connection, Pool, lend
+from {{ cookiecutter.project_slug }}.core.errors import error_responses
+from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
 {%- endif %}
@@ -16,15 +17,10 @@ from {{ cookiecutter.project_slug }}.posts import service as posts_service
 from {{ cookiecutter.project_slug }}.users import service
 from {{ cookiecutter.project_slug }}.users.schemas import UserOut, UserSummary, UserUpdate
 
+T = TypeVar("T")
+
 router = APIRouter(
-    prefix="/users",
-    tags=["users"],
-    responses={
-        status.HTTP_401_UNAUTHORIZED: {
-            "model": ErrorResponse,
-            "description": "Missing or invalid token",
-        }
-    },
+    prefix="/users", tags=["users"], responses=error_responses(status.HTTP_401_UNAUTHORIZED)
 )
 
 LATEST_POSTS = 5
@@ -37,14 +33,14 @@ async def read_me(user: CurrentUser) -> dict[str, Any]:
 
 @router.patch("/me", response_model=UserOut, summary="Change the caller's display name or password")
 async def update_me(user: CurrentUser, data: UserUpdate, conn: Conn) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    if data.display_name is not None:
-        changes["display_name"] = data.display_name
-    if data.password is not None:
-        changes["password_hash"] = await security.hash_password(data.password)
-    if not changes:
+    if data.display_name is None and data.password is None:
         return dict(user)
-    return dict(await service.update_user(conn, user["id"], changes))
+    password_hash = await security.hash_password(data.password) if data.password else None
+    return dict(
+        await service.update_user(
+            conn, user["id"], display_name=data.display_name, password_hash=password_hash
+        )
+    )
 
 
 @router.get(
@@ -54,18 +50,18 @@ async def update_me(user: CurrentUser, data: UserUpdate, conn: Conn) -> dict[str
 )
 async def read_summary(user: CurrentUser, pool: Pool, settings: SettingsDep) -> dict[str, Any]:
     # S17: independent queries at once. Each needs its own connection: one asyncpg
-    # connection runs one query at a time, so sharing the request's would serialise them.
-    # `lend` is `pool.acquire` with the request's rules: a database failure answers 503.
-    async def on_own_connection(query: Any, *args: Any) -> Any:
+    # connection runs one query at a time, so sharing one would serialise them.
+    async def on_own_connection(query: Callable[[Connection], Awaitable[T]]) -> T:
         async with lend(pool, settings.db_acquire_timeout) as conn:
-            return await query(conn, *args)
+            return await query(conn)
 
+    user_id = user["id"]
     post_count, latest_posts, audit_count{% if cookiecutter.include_celery == 'y' %}, job_count{% endif %} = await asyncio.gather(
-        on_own_connection(posts_service.count_posts, user["id"]),
-        on_own_connection(posts_service.list_posts, user["id"], LATEST_POSTS, 0),
-        on_own_connection(audit_service.count_events, user["id"]),
+        on_own_connection(lambda conn: posts_service.count_posts(conn, user_id)),
+        on_own_connection(lambda conn: posts_service.list_posts(conn, user_id, LATEST_POSTS, 0)),
+        on_own_connection(lambda conn: audit_service.count_events(conn, user_id)),
 {%- if cookiecutter.include_celery == 'y' %}
-        on_own_connection(jobs_service.count_jobs, user["id"]),
+        on_own_connection(lambda conn: jobs_service.count_jobs(conn, user_id)),
 {%- endif %}
     )
     return {

@@ -1,4 +1,3 @@
-from datetime import datetime
 from uuid import UUID
 
 from pydantic import ConfigDict, Field
@@ -8,15 +7,15 @@ from {{ cookiecutter.project_slug }}.auth.schemas import (
     MIN_PASSWORD_LENGTH,
     DisplayName,
 )
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, UtcDateTime
 from {{ cookiecutter.project_slug }}.posts.schemas import PostOut
-from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
 
 
 class UserOut(CustomBaseModel):
     id: UUID
     email: str
     display_name: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class UserUpdate(CustomBaseModel):

@@ -1,27 +1,31 @@
-"""SQL for users. Functions take a connection and values and return plain records (dicts)."""
+"""SQL for users. Functions take a connection and values and return plain records (dicts).
+
+`UserRecord` never holds the password hash: only the login path reads it, through
+`get_credentials`.
+"""
 
 from datetime import datetime
-from typing import Any, TypedDict, cast
+from typing import TypedDict, cast
 from uuid import UUID
 
 import asyncpg
 
-from {{ cookiecutter.project_slug }}.database import Connection
+from {{ cookiecutter.project_slug }}.core.database import Connection
 
-_COLUMNS = "id, email, password_hash, display_name, created_at, updated_at"
+_COLUMNS = "id, email, display_name, created_at, updated_at"
 
 
 class UserRecord(TypedDict):
     id: UUID
     email: str
-    password_hash: str
     display_name: str
     created_at: datetime
     updated_at: datetime
 
 
-def _user(row: asyncpg.Record | None) -> UserRecord | None:
-    return cast(UserRecord, dict(row)) if row is not None else None
+class Credentials(TypedDict):
+    id: UUID
+    password_hash: str
 
 
 class DuplicateEmailError(Exception):
@@ -44,25 +48,29 @@ async def create_user(
 
 
 async def get_user(conn: Connection, user_id: UUID) -> UserRecord | None:
-    return _user(await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE id = $1", user_id))  # noqa: S608
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE id = $1", user_id)  # noqa: S608
+    return cast(UserRecord, dict(row)) if row is not None else None
 
 
-async def get_user_by_email(conn: Connection, email: str) -> UserRecord | None:
-    return _user(await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE email = $1", email))  # noqa: S608
+async def get_credentials(conn: Connection, email: str) -> Credentials | None:
+    row = await conn.fetchrow("SELECT id, password_hash FROM users WHERE email = $1", email)
+    return cast(Credentials, dict(row)) if row is not None else None
 
 
-async def update_user(conn: Connection, user_id: UUID, changes: dict[str, Any]) -> UserRecord:
-    """Apply the given columns (already validated by the schema) and return the new record."""
-    allowed = {"display_name", "password_hash"}
-    assignments = [
-        f"{column} = ${n}" for n, column in enumerate(changes, start=2) if column in allowed
-    ]
-    if len(assignments) != len(changes):
-        msg = f"cannot update {sorted(set(changes) - allowed)}"
-        raise ValueError(msg)
+async def update_user(
+    conn: Connection,
+    user_id: UUID,
+    *,
+    display_name: str | None = None,
+    password_hash: str | None = None,
+) -> UserRecord:
+    """Change the given values (None leaves a column as it is); return the new record."""
     row = await conn.fetchrow(
-        f"UPDATE users SET {', '.join(assignments)}, updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}",  # noqa: S608 - names from the allow-list above
+        f"""UPDATE users SET display_name = coalesce($2, display_name),
+            password_hash = coalesce($3, password_hash), updated_at = now()
+        WHERE id = $1 RETURNING {_COLUMNS}""",  # noqa: S608 - constant column list
         user_id,
-        *changes.values(),
+        display_name,
+        password_hash,
     )
     return cast(UserRecord, dict(row))  # type: ignore[arg-type]

@@ -15,7 +15,8 @@ from pydantic import Field
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from {{ cookiecutter.project_slug }}.schemas import CustomBaseModel
+from {{ cookiecutter.project_slug }}.core.logging import current_request_id
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel
 
 logger = structlog.get_logger(__name__)
 
@@ -37,6 +38,26 @@ class ErrorResponse(CustomBaseModel):
     error: ErrorBody
 
 
+# What each error status means when a route documents it; `error_responses` builds the
+# `responses=` argument from these, so every route describes an error the same way.
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    status.HTTP_401_UNAUTHORIZED: "Missing or invalid bearer token",
+    status.HTTP_403_FORBIDDEN: "The resource belongs to someone else",
+    status.HTTP_404_NOT_FOUND: "No such resource",
+    status.HTTP_409_CONFLICT: "Conflicts with an existing resource",
+    status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests; see Retry-After",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "A dependency is unavailable; try again shortly",
+}
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for these error statuses, all in the common error shape."""
+    return {
+        code: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[code]}
+        for code in status_codes
+    }
+
+
 class AppError(Exception):
     """Base for errors the service raises on purpose; domains subclass it."""
 
@@ -51,11 +72,13 @@ class AppError(Exception):
 
 
 class ServiceUnavailableError(AppError):
+    """A dependency (the database, Redis, the job queue) is down: 503, and the client retries."""
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
 
-    def __init__(self, dependency: str) -> None:
-        super().__init__(f"{dependency} is unavailable, try again shortly")
+    def __init__(self, dependency: str, message: str | None = None) -> None:
+        super().__init__(message or f"{dependency} is unavailable, try again shortly")
         self.dependency = dependency
 
 
@@ -63,29 +86,25 @@ def error_response(
     status_code: int,
     code: str,
     message: str,
-    request_id: str | None,
     details: list[ErrorDetail] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = ErrorResponse(
-        error=ErrorBody(code=code, message=message, request_id=request_id, details=details or [])
+        error=ErrorBody(
+            code=code, message=message, request_id=current_request_id(), details=details or []
+        )
     )
     return JSONResponse(
         body.model_dump(mode="json", by_alias=True), status_code=status_code, headers=headers
     )
 
 
-def internal_error_response(request_id: str | None) -> JSONResponse:
+def internal_error_response() -> JSONResponse:
     return error_response(
         status.HTTP_500_INTERNAL_SERVER_ERROR,
         "internal_error",
         "An unexpected error occurred; quote the request id when reporting it.",
-        request_id,
     )
-
-
-def _request_id(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
 
 
 def _wire_loc(loc: tuple[Any, ...]) -> list[str | int]:
@@ -95,7 +114,7 @@ def _wire_loc(loc: tuple[Any, ...]) -> list[str | int]:
     return list(loc)
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     details = [
         ErrorDetail(loc=_wire_loc(tuple(err["loc"])), message=err["msg"], type=err["type"])
         for err in exc.errors()
@@ -104,29 +123,26 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         "validation_error",
         "The request is invalid; see details.",
-        _request_id(request),
         details,
     )
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     phrase = HTTPStatus(exc.status_code).phrase
     message = exc.detail if isinstance(exc.detail, str) else phrase
     code = phrase.lower().replace(" ", "_").replace("-", "_").replace("'", "")
-    return error_response(exc.status_code, code, message, _request_id(request), headers=exc.headers)
+    return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
-async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
     if isinstance(exc, ServiceUnavailableError):
         logger.warning(
             "dependency_unavailable", dependency=exc.dependency, cause=repr(exc.__cause__)
         )
-    return error_response(
-        exc.status_code, exc.code, exc.message, _request_id(request), headers=exc.headers
-    )
+    return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
 
 
-# Passed to FastAPI(exception_handlers=...). Crashes are answered by RequestContextMiddleware.
+# Passed to FastAPI(exception_handlers=...). Crashes are answered by ObservabilityMiddleware.
 EXCEPTION_HANDLERS: dict[
     int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]
 ] = {

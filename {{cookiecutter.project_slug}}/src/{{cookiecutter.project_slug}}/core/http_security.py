@@ -4,16 +4,8 @@ CORS is Starlette's `CORSMiddleware`, configured in `main.create_app`. README, "
 checklist", says what each header is for.
 """
 
-import structlog
-from fastapi import status
-from starlette.datastructures import Headers
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from {{ cookiecutter.project_slug }} import errors
-from {{ cookiecutter.project_slug }}.config import Environment, Settings
-
-logger = structlog.get_logger(__name__)
 
 # A JSON API loads nothing and is framed by no one.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -46,7 +38,7 @@ class SecurityHeadersMiddleware:
     Headers the route set itself are kept. The docs pages get a CSP that lets them load.
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings, docs_paths: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, docs_paths: frozenset[str]) -> None:
         self.app = app
         self.docs_paths = docs_paths
         common = {
@@ -58,7 +50,7 @@ class SecurityHeadersMiddleware:
             # Responses carry personal data and tokens: no shared or browser cache keeps them.
             "Cache-Control": "no-store",
         }
-        if settings.environment in (Environment.STAGING, Environment.PRODUCTION):
+        if hsts:
             common["Strict-Transport-Security"] = HSTS
         self.api_headers = _encoded({**common, "Content-Security-Policy": API_CSP})
         self.docs_headers = _encoded({**common, "Content-Security-Policy": DOCS_CSP})
@@ -80,49 +72,19 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class TrustedHostsMiddleware:
-    """Starlette's `TrustedHostMiddleware`, answering a refused Host in the common error shape.
+class TrustedHostsMiddleware(TrustedHostMiddleware):
+    """Starlette's trusted-host check, except for the health probes.
 
-    Sits inside `RequestContextMiddleware`, so the refusal is logged and carries a request id.
+    Probes (a load balancer, Kubernetes) often call with an IP address as the Host. A refused
+    Host gets Starlette's own plain-text 400 `Invalid host header`: the request never reached
+    the API, so it is the one answer not in the common error shape.
     """
 
-    _TRUSTED = "host_trusted"
-
     def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
-        self.app = app
-        self.check = TrustedHostMiddleware(
-            self._trusted, allowed_hosts=allowed_hosts, www_redirect=False
-        )
-
-    async def _trusted(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["state"][self._TRUSTED] = True
-        await self.app(scope, receive, send)
+        super().__init__(app, allowed_hosts=allowed_hosts, www_redirect=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or scope["path"].startswith(HOST_CHECK_EXEMPT_PREFIX):
+        if scope["type"] == "http" and scope["path"].startswith(HOST_CHECK_EXEMPT_PREFIX):
             await self.app(scope, receive, send)
             return
-        state = scope.setdefault("state", {})
-        if scope["type"] != "http":  # websockets: Starlette's own refusal
-            await self.check(scope, receive, send)
-            return
-        refused = False
-
-        async def send_unless_refused(message: Message) -> None:
-            nonlocal refused
-            if not state.get(self._TRUSTED):  # Starlette's plain-text refusal: replaced below
-                refused = True
-                return
-            await send(message)
-
-        await self.check(scope, receive, send_unless_refused)
-        if refused:
-            host = Headers(scope=scope).get("host", "")
-            logger.warning("untrusted_host_refused", host=host[:255])
-            response = errors.error_response(
-                status.HTTP_400_BAD_REQUEST,
-                "invalid_host",
-                "The Host header names a host this service does not serve.",
-                state.get("request_id"),
-            )
-            await response(scope, receive, send)
+        await super().__call__(scope, receive, send)

@@ -1,14 +1,18 @@
 """The service's only configuration object (S13).
 
 Every setting comes from the environment or a git-ignored `.env` file; `.env.example` lists them
-all. Nothing else in the code reads `os.environ`: build a `Settings` and pass it down.
+all. Nothing else in the code reads `os.environ`. Settings are built once per process, handed to
+`create_app` (or the worker), and passed down from there; request handlers that need a value
+take `SettingsDep`.
 """
 
 import re
 import secrets
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
+from fastapi import Depends, Request
 from pydantic import (
 {%- if cookiecutter.include_celery == 'y' and cookiecutter.celery_broker == 'rabbitmq' %}
     AmqpDsn,
@@ -48,7 +52,7 @@ class Settings(BaseSettings):
     app_name: str = "{{ cookiecutter.project_name }}"
     # Required (32+ bytes) outside local/test; local and test get a random one per process.
     secret_key: SecretStr | None = None
-    # S6: the environments that serve /docs, /redoc and /openapi.json. Anything else gets 404.
+    # The environments that serve /docs, /redoc and /openapi.json. Anything else gets 404.
     docs_environments: frozenset[Environment] = frozenset({Environment.LOCAL, Environment.STAGING})
 
     database_url: PostgresDsn = PostgresDsn(
@@ -88,9 +92,9 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(default=100, ge=1)
     http_max_keepalive_connections: int = Field(default=20, ge=0)
 
-    # S15: threads for `def` routes, `def` dependencies and run_in_threadpool (anyio's default is 40).
+    # Threads for `def` routes, `def` dependencies and run_in_threadpool (anyio's default is 40).
     thread_pool_size: int = Field(default=40, ge=1, le=1000)
-    # S3/S18: processes for short CPU-bound work.
+    # Processes for short CPU-bound work.
     process_pool_size: int = Field(default=2, ge=1, le=64)
     # How many nice steps below the API's event loop heavy work runs: the process pool's
     # workers{% if cookiecutter.include_celery == 'y' %} and the Celery worker{% endif %}. 0 runs it at the same priority (README, "CPU priority").
@@ -209,6 +213,10 @@ class Settings(BaseSettings):
         return self.secret_key.get_secret_value()
 
     @property
+    def access_token_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.access_token_ttl_minutes)
+
+    @property
     def docs_enabled(self) -> bool:
         return self.environment in self.docs_environments
 
@@ -217,3 +225,12 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "console" if self.environment == Environment.LOCAL else "json"
+
+
+async def get_settings(request: Request) -> Settings:
+    # `create_app` keeps the Settings it was given on the app; this is the one reader.
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]

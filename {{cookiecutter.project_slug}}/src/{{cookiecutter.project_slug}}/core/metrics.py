@@ -1,8 +1,9 @@
 """Prometheus metrics for the HTTP API: requests and their latency by method, route and status.
 
-Each app has its own `CollectorRegistry` (`app.state.metrics`), not prometheus_client's global
-one, so building several apps in one process (the tests do) never registers a metric twice.
-Labels stay few whatever clients send: the route is the template FastAPI matched
+prometheus_client, recorded by `core.observability.ObservabilityMiddleware`, which already times
+every request. Each app has its own `CollectorRegistry` (`app.state.metrics`), not the library's
+global one, so building several apps in one process (the tests do) never registers a metric
+twice. Labels stay few whatever clients send: the route is the template FastAPI matched
 (`/posts/{post_id}`), never the raw path, and anything unknown shares one value.
 """
 
@@ -42,37 +43,25 @@ class HttpMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        # The series of each label set, looked up once: `labels()` validates and locks each time.
-        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER_METHOD
         # The router puts the matched route in the scope (a 405 names the route it matched).
         route = getattr(scope.get("route"), "path_format", None) or UNMATCHED_ROUTE
-        key = (method, route, status)
-        series = self._series.get(key)
-        if series is None:
-            labels = (method, route, str(status))
-            series = self._series[key] = (
-                self.requests.labels(*labels),
-                self.latency.labels(*labels),
-            )
-        series[0].inc()
-        series[1].observe(seconds)
+        labels = (method, route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
 
 
 def metrics_endpoint(request: Request) -> Response:
     # A `def` route, so it runs in the thread pool: rendering takes time in proportion to the
-    # number of series (milliseconds for a few dozen routes) and must not hold up the event loop.
+    # number of series and must not hold up the event loop.
     metrics: HttpMetrics = request.app.state.metrics
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def install_metrics(app: FastAPI) -> HttpMetrics:
-    """Serve the app's metrics at `GET /metrics` (left out of the docs).
-
-    `middleware.RequestContextMiddleware` records each request into the `HttpMetrics` returned.
-    """
+    """Serve the app's metrics at `GET /metrics` (left out of the docs); return what to record into."""
     metrics = app.state.metrics = HttpMetrics()
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     return metrics

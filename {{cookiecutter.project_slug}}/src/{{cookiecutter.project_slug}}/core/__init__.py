@@ -1,0 +1,1 @@
+"""The plumbing every domain uses: settings, resources, logging, errors, HTTP edge."""

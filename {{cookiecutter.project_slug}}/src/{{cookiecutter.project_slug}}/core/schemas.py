@@ -1,0 +1,66 @@
+"""The one base model every request and response schema inherits (S7), and the wire types.
+
+A field's type says how it travels, in both directions:
+- `UtcDateTime`: ISO 8601 with an offset. A datetime sent without one is taken as UTC, every
+  value is converted to UTC (so one that cannot be, like year 1 at +01:00, is a 422, not a
+  database error), and responses always carry the offset.
+- `DecimalNumber`: a Decimal, sent and received as a JSON number (pydantic's default sends a
+  string). Validation refuses NaN and infinities.
+- `Text`: a str that PostgreSQL can store (no NUL character).
+- UUIDs are strings on the wire, pydantic's default.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.alias_generators import to_camel
+
+
+class CustomBaseModel(BaseModel):
+    """camelCase on the wire, snake_case in Python.
+
+    Requests may use camelCase aliases or field names. Responses are camelCase: FastAPI
+    serialises response models by alias. In Python, `model_dump()` keeps field names; pass
+    `by_alias=True` to get the wire form.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+
+def _in_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        msg = "is outside the range of datetimes that can be stored"
+        raise ValueError(msg) from exc
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_in_utc)]
+
+DecimalNumber = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        msg = "must not contain the NUL character (U+0000)"
+        raise ValueError(msg)
+    return value
+
+
+# PostgreSQL text cannot hold NUL: refused here with a 422 instead of failing in the database
+# with a 500. The pattern documents it in the OpenAPI schema.
+Text = Annotated[
+    str, AfterValidator(_storable), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
+]
