@@ -147,6 +147,13 @@ def base_settings() -> Settings:
         environment=Environment.TEST,
         log_format="json",  # whatever .env says: `log_events` reads the lines back
         celery_queue=f"{{ cookiecutter.project_slug }}.test-{uuid4().hex[:8]}",
+        # Tests sign up many users from one address{% if cookiecutter.include_celery == 'y' %} and queue hundreds of one user's jobs{% endif %}: the
+        # limits get tests of their own (test_abuse_limits.py), with their defaults.
+        signup_max_per_address=100_000,
+        signup_max_overall=1_000_000,
+{%- if cookiecutter.include_celery == 'y' %}
+        jobs_max_active_per_user=1000,
+{%- endif %}
     )
 {%- else %}
     return Settings(environment=Environment.TEST)

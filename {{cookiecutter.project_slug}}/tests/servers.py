@@ -1,7 +1,8 @@
 """The service as it runs in production: `uvicorn --factory` in a process of its own.
 
 Used by the tests that need a real server process: the soak test (memory and CPU time measured
-apart from the load generator's) and the shutdown test (a real SIGTERM).
+apart from the load generator's), the shutdown test (a real SIGTERM) and the abuse tests (what
+one hostile client can do to a real server's memory and event loop).
 """
 
 import asyncio
@@ -57,8 +58,18 @@ class Server:
 
 
 @asynccontextmanager
-async def uvicorn_process(settings: Settings, log_path: Path) -> AsyncIterator[Server]:
-    """`uvicorn --factory` on a loopback socket the test opened; yields once /health/ready is 200."""
+async def uvicorn_process(
+    settings: Settings,
+    log_path: Path,
+    *,
+    uvicorn_args: tuple[str, ...] = (),
+    **env_overrides: str,
+) -> AsyncIterator[Server]:
+    """`uvicorn --factory` on a loopback socket the test opened; yields once /health/ready is 200.
+
+    `env_overrides` are settings for the service (`REQUEST_BODY_TIMEOUT="1"`), `uvicorn_args`
+    options for the server (`("--timeout-keep-alive", "1")`).
+    """
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(2048)
@@ -68,6 +79,8 @@ async def uvicorn_process(settings: Settings, log_path: Path) -> AsyncIterator[S
         "DATABASE_URL": str(settings.database_url),
         "REDIS_URL": str(settings.redis_url),
         "LOG_FORMAT": "json",
+        "RATE_LIMIT_KEY_PREFIX": settings.rate_limit_key_prefix,
+        **env_overrides,
     }
     argv = [
         sys.executable,
@@ -78,6 +91,7 @@ async def uvicorn_process(settings: Settings, log_path: Path) -> AsyncIterator[S
         "--fd",
         str(sock.fileno()),
         "--no-access-log",  # the service logs each request itself
+        *uvicorn_args,
     ]
     with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(

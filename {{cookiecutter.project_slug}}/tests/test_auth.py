@@ -217,3 +217,29 @@ async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+async def test_a_password_is_kept_exactly_as_sent(client: httpx.AsyncClient) -> None:
+    # Spaces at either end are part of the password: sign-up, login and a change agree on it.
+    padded = "  correct horse 42  "
+    signup = await client.post(
+        "/auth/signup", json={"email": "pad@example.com", "password": padded, "displayName": "P"}
+    )
+    assert signup.status_code == 201
+    stripped = await client.post(
+        "/auth/token", data={"username": "pad@example.com", "password": padded.strip()}
+    )
+    exact = await client.post(
+        "/auth/token", data={"username": "pad@example.com", "password": padded}
+    )
+    assert (stripped.status_code, exact.status_code) == (401, 200)
+
+
+async def test_a_password_change_follows_the_sign_up_rules(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user = await make_user()
+    weak = await client.patch("/users/me", json={"password": "aaaaaaaaaaaa"}, headers=user.headers)
+    empty = await client.patch("/users/me", json={}, headers=user.headers)
+    assert (weak.status_code, empty.status_code) == (422, 422)
+    assert weak.json()["error"]["details"][0]["loc"] == ["body", "password"]

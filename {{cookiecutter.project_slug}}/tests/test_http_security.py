@@ -12,7 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 from {{ cookiecutter.project_slug }}.core.http_security import (
     API_CSP,
     DOCS_CSP,
-    TrustedHostsMiddleware,
+    HealthExemptTrustedHostMiddleware,
 )
 from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel
 from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
@@ -290,7 +290,7 @@ async def test_a_request_without_a_host_header_is_refused() -> None:
     async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    check = TrustedHostsMiddleware(app, ["api.example.com"])
+    check = HealthExemptTrustedHostMiddleware(app, ["api.example.com"])
     scope = {"type": "http", "method": "GET", "path": "/posts", "headers": [], "state": {}}
     await check(scope, receive, send)
     assert reached == []

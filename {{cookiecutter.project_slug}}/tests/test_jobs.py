@@ -1,5 +1,7 @@
 """Jobs end to end: the API queues, a real worker process runs, the client polls (S3/S5)."""
 
+import asyncio
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,7 +11,9 @@ import asyncpg
 import httpx
 import pytest
 
+from {{ cookiecutter.project_slug }}.core.celery import create_celery
 from {{ cookiecutter.project_slug }}.core.settings import Settings
+from {{ cookiecutter.project_slug }}.jobs.queue import RUN_POSTS_REPORT
 
 from tests.conftest import ClientFactory, SignedUpUser, UserFactory, eventually
 from tests.proxy import TcpProxy
@@ -92,7 +96,7 @@ async def test_job_that_cannot_succeed_fails_with_a_readable_error(
     queued = (await submit(client, user, maxPosts=2)).json()
     job = await finished_job(client, user, queued["id"])
     assert job["status"] == "failed"
-    assert job["error"] == "3 posts exceed this report's limit of 2; raise maxPosts"
+    assert job["error"] == "there are more than 2 posts, this report's limit; raise maxPosts"
     assert job["attempts"] == 1
     assert job["result"] is None
 
@@ -244,3 +248,131 @@ async def test_invalid_job_parameters_are_422_and_queue_nothing(
     assert response.status_code == 422
     assert [d["loc"] for d in response.json()["error"]["details"]] == [loc]
     assert (await client.get("/jobs", headers=user.headers)).json()["total"] == 0
+
+
+async def seed_identical_posts(database_url: str, author_id: str, count: int, body: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """INSERT INTO posts (author_id, title, body)
+            SELECT $1, 'same', $3 FROM generate_series(1, $2)""",
+            UUID(author_id),
+            count,
+            body,
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_report_over_identical_posts_keeps_only_the_most_similar_pairs(
+    client: httpx.AsyncClient, make_user: UserFactory, settings: Settings, tmp_path: Path
+) -> None:
+    # 300 identical posts are 44,850 near-duplicate pairs: the result keeps REPORT_MAX_PAIRS.
+    user = await make_user()
+    await seed_identical_posts(str(settings.database_url), user.id, 300, NEAR_DUPLICATE)
+    worker = start_worker(settings, tmp_path / "worker.log", REPORT_MAX_PAIRS="5")
+    try:
+        queued = (await submit(client, user, maxPosts=300)).json()
+        job = await finished_job(client, user, queued["id"])
+    finally:
+        worker.stop()
+    assert job["status"] == "succeeded", job
+    pairs = job["result"]["nearDuplicates"]
+    assert len(pairs) == 5
+    assert job["result"]["nearDuplicatesFound"] == 300 * 299 // 2
+    assert [p["similarity"] for p in pairs] == [1.0] * 5
+    assert pairs == sorted(pairs, key=lambda p: (p["first"], p["second"]))
+    # The list carries no results: a page of jobs stays small however big each result is.
+    listed = await client.get("/jobs", params={"limit": 3}, headers=user.headers)
+    assert listed.status_code == 200
+    assert [set(item) & {"result"} for item in listed.json()["items"]] == [set()]
+    assert len(listed.content) < 2_000
+
+
+async def test_a_user_may_have_only_so_many_jobs_queued_or_running(
+    settings: Settings, client_for: ClientFactory, make_user: UserFactory
+) -> None:
+    busy, other = await make_user(), await make_user()
+    two = settings.model_copy(update={"jobs_max_active_per_user": 2})
+    async with client_for(two) as client:  # no worker: the jobs stay queued
+        first, second, third = [
+            await client.post("/jobs", json={}, headers=busy.headers) for _ in range(3)
+        ]
+        others = await client.post("/jobs", json={}, headers=other.headers)
+        listed = await client.get("/jobs", headers=busy.headers)
+    assert [r.status_code for r in (first, second, third, others)] == [202, 202, 429, 202]
+    error = third.json()["error"]
+    assert error["code"] == "too_many_active_jobs"
+    assert "2 jobs queued or running" in error["message"]
+    assert listed.json()["total"] == 2  # the refused one left no row
+
+
+async def test_concurrent_submissions_cannot_pass_the_limit_together(
+    settings: Settings, client_for: ClientFactory, make_user: UserFactory
+) -> None:
+    user = await make_user()
+    two = settings.model_copy(update={"jobs_max_active_per_user": 2})
+    async with client_for(two) as client:
+        responses = await asyncio.gather(
+            *[client.post("/jobs", json={}, headers=user.headers) for _ in range(8)]
+        )
+        listed = await client.get("/jobs", headers=user.headers)
+    assert sorted(r.status_code for r in responses) == [202, 202] + [429] * 6
+    assert listed.json()["total"] == 2
+
+
+async def test_a_job_whose_worker_keeps_dying_is_failed_after_its_attempts(
+    client: httpx.AsyncClient, make_user: UserFactory, settings: Settings, worker: WorkerProcess
+) -> None:
+    # A job whose worker died while running it, JOB_MAX_ATTEMPTS times over, comes back once
+    # more: it is failed with a readable reason instead of being run again forever.
+    user = await make_user()
+    conn = await asyncpg.connect(str(settings.database_url))
+    try:
+        job_id = await conn.fetchval(
+            """INSERT INTO jobs (owner_id, kind, params, status, attempts, started_at)
+            VALUES ($1, 'posts_report', $2::jsonb, 'running', $3, now()) RETURNING id::text""",
+            UUID(user.id),
+            json.dumps({"max_posts": 10, "similarity_threshold": 0.8}),
+            settings.job_max_attempts,
+        )
+    finally:
+        await conn.close()
+    celery = create_celery(settings)
+    try:
+        await asyncio.to_thread(celery.send_task, RUN_POSTS_REPORT, args=[job_id])
+    finally:
+        await asyncio.to_thread(celery.close)
+    job = await finished_job(client, user, job_id)
+    assert job["status"] == "failed"
+    assert job["error"] == (
+        f"gave up after {settings.job_max_attempts} attempts: the worker stopped each time"
+    )
+
+
+async def test_a_report_that_needs_too_much_memory_fails_readably(
+    client: httpx.AsyncClient, make_user: UserFactory, settings: Settings, tmp_path: Path
+) -> None:
+    # Long distinct posts: their shingles alone take far more than the worker's memory limit.
+    user = await make_user()
+    conn = await asyncpg.connect(str(settings.database_url))
+    try:
+        await conn.execute(
+            """INSERT INTO posts (author_id, title, body)
+            SELECT $1, 'long ' || n, (SELECT string_agg(md5((n * 10000 + k)::text), ' ')
+                                      FROM generate_series(1, 600) k)
+            FROM generate_series(1, 2500) n""",
+            UUID(user.id),
+        )
+    finally:
+        await conn.close()
+    worker = start_worker(
+        settings, tmp_path / "worker.log", pool="prefork", WORKER_MEMORY_LIMIT_MB="200"
+    )
+    try:
+        queued = (await submit(client, user, maxPosts=2500)).json()
+        job = await finished_job(client, user, queued["id"], timeout_s=120)
+    finally:
+        worker.stop()
+    assert job["status"] == "failed", job
+    assert job["error"] == "the job needed more memory than a worker may use"

@@ -173,10 +173,19 @@ async def test_counters_live_under_the_configured_prefix_without_the_email(
     try:
         pattern = f"{settings.rate_limit_key_prefix}:*"
         keys = [key.decode() async for key in redis.scan_iter(pattern)]
-        assert len(keys) == 2  # one per address, one per account
+        # Login: one per address, one per account; the sign-up made one per address and one overall.
+        assert sorted(key.split(":")[-1].split("/")[0] for key in keys) == [
+            "login-account",
+            "login-address",
+            "signup-address",
+            "signup-all",
+        ]
         assert not any(EMAIL in key for key in keys)
         for key in keys:
-            assert 0 < await redis.ttl(key) <= settings.login_rate_limit_window_seconds
+            longest = max(
+                settings.login_rate_limit_window_seconds, settings.signup_rate_limit_window_seconds
+            )
+            assert 0 < await redis.ttl(key) <= longest
     finally:
         await redis.aclose()
 
@@ -201,6 +210,6 @@ async def test_redis_down_fails_open_with_a_warning(
     # No limit could be counted: logins go ahead, judged on the password alone.
     assert wrong == [401, 401, 401, 401]
     assert right.status_code == 200
-    warnings = log_events("login_rate_limit_unavailable")
+    warnings = log_events("rate_limit_unavailable")
     assert len(warnings) >= 5
     assert all(warning["level"] == "warning" for warning in warnings)

@@ -27,7 +27,7 @@ POOL_SIZE = 2
 DELAY_S = 0.1  # added to every reply Postgres sends, so each query takes at least this long
 REQUESTS_PER_BATCH = 12
 # The first batch lists posts, the second also asks for summaries, whose counts each need a
-# connection of their own besides the request's (S17): a pool of two that used to deadlock.
+# connection of their own besides the request's (S17), from a pool of two.
 FIRST_BATCH = ["/posts"] * REQUESTS_PER_BATCH
 SECOND_BATCH = ["/posts", "/users/me/summary"] * (REQUESTS_PER_BATCH // 2)
 # The longest path through either route: wait for the request's connection, the caller's query,

@@ -234,7 +234,7 @@ def resources_created_at_import_time(module: Module, project: Project) -> Iterat
         if isinstance(node, ast.Call) and (rule := IMPORT_TIME_RESOURCES.get(module.callee(node))):
             message = (
                 f"{module.callee(node)}() is created at import time, outside lifespan. "
-                "Fix: create it in lifespan and read it from app.state."
+                "Fix: create it in lifespan and reach it through its typed dependency."
             )
             yield module.finding(node, rule, message)
 
@@ -297,7 +297,7 @@ def lifecycle_outside_lifespan(module: Module, project: Project) -> Iterator[Fin
         if isinstance(node, ast.Attribute) and node.attr in {"on_event", "add_event_handler"}:
             message = (
                 f"{ast.unparse(node)}() is deprecated and skips cleanup after a failed start. "
-                "Fix: open and close resources in lifespan (lifespan.py)."
+                "Fix: open and close resources in lifespan (core/lifespan.py)."
             )
             yield module.finding(node, "S12", message)
         elif isinstance(node, ast.Call) and (
@@ -311,7 +311,7 @@ def lifecycle_outside_lifespan(module: Module, project: Project) -> Iterator[Fin
             yield module.finding(node, "S12", message)
 
 
-def environment_outside_config(module: Module, project: Project) -> Iterator[Finding]:
+def environment_outside_settings(module: Module, project: Project) -> Iterator[Finding]:
     """S13."""
     if module.path.name == "settings.py":
         return
@@ -330,7 +330,7 @@ def environment_outside_config(module: Module, project: Project) -> Iterator[Fin
 def base_http_middleware(module: Module, project: Project) -> Iterator[Finding]:
     """S14."""
     why = "which breaks contextvars and streaming"
-    fix = "Fix: write pure ASGI middleware, like middleware.RequestContextMiddleware."
+    fix = "Fix: write pure ASGI middleware, like core.observability.ObservabilityMiddleware."
     for node in ast.walk(module.tree):
         if (
             isinstance(node, ast.Call)
@@ -355,7 +355,7 @@ CHECKS = (
     resources_created_at_import_time,
     routes_building_their_response_model,
     lifecycle_outside_lifespan,
-    environment_outside_config,
+    environment_outside_settings,
     base_http_middleware,
 )
 

@@ -17,6 +17,7 @@ from {{ cookiecutter.project_slug }}.core.lifespan import lifespan
 from {{ cookiecutter.project_slug }}.core.logging import configure_logging
 from {{ cookiecutter.project_slug }}.core.metrics import install_metrics
 from {{ cookiecutter.project_slug }}.core.observability import ObservabilityMiddleware
+from {{ cookiecutter.project_slug }}.core.request_limits import RequestLimitsMiddleware
 from {{ cookiecutter.project_slug }}.core.sentry import init_sentry
 from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 from {{ cookiecutter.project_slug }}.health.router import router as health_router
@@ -46,18 +47,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
         exception_handlers=errors.EXCEPTION_HANDLERS,
-        responses={
-            400: {"model": errors.ErrorResponse, "description": "Malformed request body"},
-            422: {"model": errors.ErrorResponse, "description": "Validation error"},
-            500: {"model": errors.ErrorResponse, "description": "Unexpected error"},
-        },
+        # What any route may answer; routes add their own (S16).
+        responses=errors.error_responses(400, 408, 413, 422, 500, 503),
     )
     # Request handlers read settings through `SettingsDep`; nothing else reads them back.
     app.state.settings = settings
     # Middleware, innermost first (each add wraps the ones before it).
     hosts = settings.trusted_hosts or ["*"]
     if "*" not in hosts:
-        app.add_middleware(http_security.TrustedHostsMiddleware, allowed_hosts=hosts)
+        app.add_middleware(http_security.HealthExemptTrustedHostMiddleware, allowed_hosts=hosts)
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        body_timeout=settings.request_body_timeout,
+    )
     # GET /metrics, outside the docs; the observability middleware records into it.
     metrics = install_metrics(app) if settings.metrics_enabled else None
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)

@@ -11,6 +11,7 @@ connections from that pool; none opens its own.
 
 import asyncio
 import os
+import resource
 from collections.abc import Coroutine
 from functools import cache
 from importlib.metadata import version
@@ -24,6 +25,7 @@ from celery.signals import (
     task_postrun,
     task_prerun,
     worker_init,
+    worker_process_init,
     worker_process_shutdown,
     worker_ready,
     worker_shutdown,
@@ -31,7 +33,7 @@ from celery.signals import (
 
 from {{ cookiecutter.project_slug }}.core import database, worker_metrics
 from {{ cookiecutter.project_slug }}.core.celery import create_celery
-from {{ cookiecutter.project_slug }}.core.logging import configure_logging
+from {{ cookiecutter.project_slug }}.core.logging import REQUEST_ID, configure_logging
 from {{ cookiecutter.project_slug }}.core.sentry import init_sentry
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
@@ -103,6 +105,14 @@ def _prepare_main_process(**_: Any) -> None:
         worker_metrics.start(settings.worker_metrics_port)
 
 
+@worker_process_init.connect
+def _limit_memory(**_: Any) -> None:
+    """In each pool process: a task that needs more memory than WORKER_MEMORY_LIMIT_MB gets a
+    MemoryError (an ordinary task failure) instead of taking the machine's memory."""
+    limit = worker_settings().worker_memory_limit_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
 @worker_ready.connect
 def _serve_metrics(**_: Any) -> None:
     worker_metrics.serve()
@@ -118,7 +128,7 @@ def _bind_request_id(task: Task, task_id: str, **_: Any) -> None:  # type: ignor
     # The API puts its request id in the message headers; every line the task logs carries it.
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(
-        request_id=getattr(task.request, "request_id", None), task=task.name, task_id=task_id
+        **{REQUEST_ID: getattr(task.request, REQUEST_ID, None)}, task=task.name, task_id=task_id
     )
 
 

@@ -33,13 +33,13 @@ class EmailTakenError(AppError):
     message = "An account with this email already exists."
 
 
-class TooManyLoginAttemptsError(HTTPException):
+class TooManyRequestsError(HTTPException):
     """429 in the common shape (code `too_many_requests`) with a Retry-After in seconds."""
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, what: str) -> None:
         super().__init__(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"Too many login attempts; try again in {retry_after} seconds.",
+            f"Too many {what}; try again in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after

@@ -1,16 +1,18 @@
-"""Brute-force protection for POST /auth/token: fixed-window counters in Redis (`limits`).
+"""Rate limits for sign-up and login: fixed-window counters in Redis (`limits`).
 
-Two counters, both per `LOGIN_RATE_LIMIT_WINDOW_SECONDS` window:
-
+POST /auth/token, per `LOGIN_RATE_LIMIT_WINDOW_SECONDS` window:
 - per client address: every attempt counts, successful or not;
 - per account (the normalised email, hashed so no address sits in Redis): every attempt since
   the account's last successful login. Counting before the password check makes concurrent
   guesses count too; a successful login clears the counter, so the owner's own logins never
   lock them out. Unknown emails are counted like real ones, so a 429 reveals nothing.
 
-If Redis is unreachable the check fails open: the login goes ahead and a warning is logged
-(Argon2 still makes each guess slow). Locking every user out because a counter store is down
-would turn a Redis outage into a login outage.
+POST /auth/signup, per `SIGNUP_RATE_LIMIT_WINDOW_SECONDS` window: per client address, and all
+sign-ups together (each costs an Argon2 hash, so a flood from many addresses is capped too).
+
+If Redis is unreachable the checks fail open: the request goes ahead and a warning is logged.
+Locking every user out because a counter store is down would turn a Redis outage into a login
+outage; the password-hashing slots (`auth.security.PasswordHashing`) still bound the cost.
 """
 
 import hashlib
@@ -20,19 +22,23 @@ from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
-from limits import RateLimitItemPerSecond
+from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import Redis
 
-from {{ cookiecutter.project_slug }}.auth.exceptions import TooManyLoginAttemptsError
+from {{ cookiecutter.project_slug }}.auth.exceptions import TooManyRequestsError
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 logger = structlog.get_logger(__name__)
 
+ALL_SIGNUPS = "all"  # the key of the overall sign-up counter
 
-class LoginRateLimiter:
+
+class RateLimits:
+    """Counters in Redis on the app's Redis connection pool, and what exceeding one means."""
+
     def __init__(self, redis: Redis, settings: Settings) -> None:
         # Shares the app's Redis connection pool instead of opening its own. `limits`
         # documents `connection_pool` but types its options as scalars, hence the ignore.
@@ -44,35 +50,53 @@ class LoginRateLimiter:
             connection_pool=redis.connection_pool,  # type: ignore[arg-type]
         )
         self._limiter = FixedWindowRateLimiter(storage)
-        window = settings.login_rate_limit_window_seconds
-        self._per_address = RateLimitItemPerSecond(
-            settings.login_max_attempts_per_address, window, namespace="login-address"
+        login_window = settings.login_rate_limit_window_seconds
+        self.login_per_address = RateLimitItemPerSecond(
+            settings.login_max_attempts_per_address, login_window, namespace="login-address"
         )
-        self._per_account = RateLimitItemPerSecond(
-            settings.login_max_attempts_per_account, window, namespace="login-account"
+        self.login_per_account = RateLimitItemPerSecond(
+            settings.login_max_attempts_per_account, login_window, namespace="login-account"
+        )
+        signup_window = settings.signup_rate_limit_window_seconds
+        self.signup_per_address = RateLimitItemPerSecond(
+            settings.signup_max_per_address, signup_window, namespace="signup-address"
+        )
+        self.signup_overall = RateLimitItemPerSecond(
+            settings.signup_max_overall, signup_window, namespace="signup-all"
         )
 
-    async def check_attempt(self, address: str, email: str) -> None:
-        """Count one login attempt; TooManyLoginAttemptsError if either limit is exceeded."""
-        for item, key in ((self._per_address, address), (self._per_account, _account(email))):
+    async def hit(self, limits: list[tuple[RateLimitItem, str]], what: str) -> None:
+        """Count one attempt against each (limit, key); TooManyRequestsError if one is exceeded."""
+        for item, key in limits:
             try:
                 allowed = await self._limiter.hit(item, key)
                 if not allowed:
                     stats = await self._limiter.get_window_stats(item, key)
                     retry_after = max(1, math.ceil(stats.reset_time - time.time()))
             except StorageError as exc:
-                logger.warning("login_rate_limit_unavailable", error=repr(exc.storage_error))
+                logger.warning("rate_limit_unavailable", error=repr(exc.storage_error))
                 return
             if not allowed:
-                logger.warning("login_rate_limited", limit=item.namespace)
-                raise TooManyLoginAttemptsError(retry_after)
+                logger.warning("rate_limited", limit=item.namespace)
+                raise TooManyRequestsError(retry_after, what)
 
-    async def record_success(self, email: str) -> None:
+    async def check_login(self, address: str, email: str) -> None:
+        await self.hit(
+            [(self.login_per_address, address), (self.login_per_account, _account(email))],
+            "login attempts",
+        )
+
+    async def record_login_success(self, email: str) -> None:
         """The owner proved the password: their account's counter starts again."""
         try:
-            await self._limiter.clear(self._per_account, _account(email))
+            await self._limiter.clear(self.login_per_account, _account(email))
         except StorageError as exc:
-            logger.warning("login_rate_limit_unavailable", error=repr(exc.storage_error))
+            logger.warning("rate_limit_unavailable", error=repr(exc.storage_error))
+
+    async def check_signup(self, address: str) -> None:
+        await self.hit(
+            [(self.signup_per_address, address), (self.signup_overall, ALL_SIGNUPS)], "sign-ups"
+        )
 
 
 def _account(email: str) -> str:
@@ -84,9 +108,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def get_login_limiter(request: Request) -> LoginRateLimiter:
-    limiter: LoginRateLimiter = request.app.state.login_limiter
-    return limiter
+async def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
 
 
-LoginLimiter = Annotated[LoginRateLimiter, Depends(get_login_limiter)]
+Limits = Annotated[RateLimits, Depends(get_rate_limits)]

@@ -1,19 +1,24 @@
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
-from {{ cookiecutter.project_slug }}.auth import rate_limit, security
+from {{ cookiecutter.project_slug }}.auth import security
+from {{ cookiecutter.project_slug }}.auth.dependencies import Hashing
 from {{ cookiecutter.project_slug }}.auth.exceptions import EmailTakenError, InvalidCredentialsError
+from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
 from {{ cookiecutter.project_slug }}.auth.schemas import SignupIn, TokenOut, normalise_email
-from {{ cookiecutter.project_slug }}.core.database import Conn, Pool
+from {{ cookiecutter.project_slug }}.core.database import Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.http_client import HttpClient
 from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 from {{ cookiecutter.project_slug }}.notifications import service as notifications
 from {{ cookiecutter.project_slug }}.users import service as users_service
 from {{ cookiecutter.project_slug }}.users.schemas import UserOut
+
+logger = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -23,22 +28,39 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
-    description="Sends a welcome email and records an audit event after the response is sent.",
-    responses=error_responses(status.HTTP_409_CONFLICT),
+    description=(
+        "Sends a welcome email and records an audit event after the response is sent. Rate "
+        "limited per client address and overall: 429 with Retry-After."
+    ),
+    responses=error_responses(
+        status.HTTP_409_CONFLICT,
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+    ),
 )
 async def signup(
     data: SignupIn,
-    conn: Conn,
     pool: Pool,
+    hashing: Hashing,
+    limits: Limits,
     http_client: HttpClient,
     settings: SettingsDep,
     background: BackgroundTasks,
+    request: Request,
 ) -> dict[str, Any]:
-    password_hash = await security.hash_password(data.password)
-    try:
-        user = await users_service.create_user(conn, data.email, password_hash, data.display_name)
-    except users_service.DuplicateEmailError as exc:
-        raise EmailTakenError from exc
+    await limits.check_signup(client_address(request))
+    # No connection is held while the password hashes: a connection for each step.
+    async with lend(pool, settings.db_acquire_timeout) as conn:
+        if await users_service.email_taken(conn, data.email):
+            raise EmailTakenError  # before hashing: a duplicate costs no Argon2 work
+    password_hash = await hashing.hash(data.password)
+    async with lend(pool, settings.db_acquire_timeout) as conn:
+        try:
+            user = await users_service.create_user(
+                conn, data.email, password_hash, data.display_name
+            )
+        except users_service.DuplicateEmailError as exc:  # signed up meanwhile
+            raise EmailTakenError from exc
     # S5: the client does not wait for these, and losing one to a crash is acceptable.
     background.add_task(
         notifications.send_welcome_email,
@@ -65,26 +87,36 @@ async def signup(
         "OAuth2 password flow; send the email as `username`. Rate limited per account and per "
         "client address: 429 with Retry-After."
     ),
-    responses=error_responses(status.HTTP_401_UNAUTHORIZED, status.HTTP_429_TOO_MANY_REQUESTS),
+    responses=error_responses(
+        status.HTTP_401_UNAUTHORIZED,
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+    ),
 )
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    conn: Conn,
+    pool: Pool,
+    hashing: Hashing,
+    limits: Limits,
     settings: SettingsDep,
-    limiter: rate_limit.LoginLimiter,
     request: Request,
 ) -> dict[str, Any]:
     email = normalise_email(form.username)
-    await limiter.check_attempt(rate_limit.client_address(request), email)
+    await limits.check_login(client_address(request), email)
     # No stored email holds a NUL (PostgreSQL text cannot): an unknown user, not a database error.
-    credentials = None if "\x00" in email else await users_service.get_credentials(conn, email)
+    credentials = None
+    if "\x00" not in email:
+        async with lend(pool, settings.db_acquire_timeout) as conn:
+            credentials = await users_service.get_credentials(conn, email)
     if credentials is None:
         # Same work as a wrong password, so response time does not reveal which emails exist.
-        await security.burn_verification_time(form.password)
+        await hashing.burn_verification_time(form.password)
+        logger.warning("login_failed", reason="unknown_email")
         raise InvalidCredentialsError
-    if not await security.verify_password(credentials["password_hash"], form.password):
+    if not await hashing.verify(credentials["password_hash"], form.password):
+        logger.warning("login_failed", reason="wrong_password", user_id=str(credentials["id"]))
         raise InvalidCredentialsError
-    await limiter.record_success(email)
+    await limits.record_login_success(email)
     lifetime = settings.access_token_lifetime
     return {
         "access_token": security.create_access_token(

@@ -1,5 +1,8 @@
 """Password hashing and access tokens."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from uuid import UUID
@@ -10,44 +13,72 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi.concurrency import run_in_threadpool
 
 from {{ cookiecutter.project_slug }}.auth.exceptions import InvalidTokenError
+from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
 
 # Pinned: a token is only ever checked with this algorithm, so `alg: none` or RS/HS confusion
 # cannot be smuggled in through the header.
 ALGORITHM = "HS256"
 TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 
-# argon2-cffi's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes) in one lane
-# instead of four: the same memory and passes, so the same work for an attacker, but a hash
-# keeps to one core and never takes every core from the event loop. README, "CPU priority".
+# argon2-cffi's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes) in one lane: the
+# work for an attacker is the memory and the passes, and one lane keeps a hash to one core, so
+# it never takes every core from the event loop. README, "CPU priority".
 _hasher = PasswordHasher(parallelism=1)
 
 
-# Argon2 is deliberately slow (a few hundred ms of CPU). argon2-cffi runs it in C and releases
-# the GIL, so the thread pool runs hashes in parallel without blocking the event loop; a
-# process pool would add pickling and process start-up for no gain.
-async def hash_password(password: str) -> str:
-    return await run_in_threadpool(_hasher.hash, password)
+class PasswordHashing:
+    """Argon2 hashing and checking, at most `concurrency` at a time (one per lifespan).
 
+    Argon2 is deliberately slow (a few hundred ms of CPU) and takes 64 MiB per hash. argon2-cffi
+    runs it in C and releases the GIL, so the thread pool runs hashes in parallel without
+    blocking the event loop; a process pool would add pickling and process start-up for no
+    gain. The slots bound memory and CPU: a flood of sign-ups or logins waits for one at most
+    `wait_seconds`, then gets 503 instead of taking the process's memory.
+    """
 
-async def verify_password(password_hash: str, password: str) -> bool:
-    def verify() -> bool:
+    def __init__(self, concurrency: int, wait_seconds: float) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wait_seconds = wait_seconds
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
         try:
-            return _hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+            async with asyncio.timeout(self._wait_seconds):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise ServiceUnavailableError(
+                "password hashing",
+                "Too many sign-ups and logins at once; try again in a few seconds.",
+                retry_after=1,
+            ) from exc
+        try:
+            yield
+        finally:
+            self._slots.release()
 
-    return await run_in_threadpool(verify)
+    async def hash(self, password: str) -> str:
+        async with self._slot():
+            return await run_in_threadpool(_hasher.hash, password)
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        def verify() -> bool:
+            try:
+                return _hasher.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        async with self._slot():
+            return await run_in_threadpool(verify)
+
+    async def burn_verification_time(self, password: str) -> None:
+        """Spend the time a real check takes, so an unknown email answers like a wrong password."""
+        dummy = await run_in_threadpool(_dummy_hash)
+        await self.verify(dummy, password)
 
 
 @cache
 def _dummy_hash() -> str:
     return _hasher.hash("a password nobody has")
-
-
-async def burn_verification_time(password: str) -> None:
-    """Spend the time a real check takes, so an unknown email answers like a wrong password."""
-    dummy = await run_in_threadpool(_dummy_hash)
-    await verify_password(dummy, password)
 
 
 def create_access_token(user_id: UUID, signing_key: str, lifetime: timedelta) -> str:

@@ -6,6 +6,7 @@ Everything about the pool lives here. `lifespan` opens it with `create_pool` and
 connection lost under a route, is answered 503 in the common error shape.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, TypeAlias
@@ -81,7 +82,10 @@ async def lend(pool: asyncpg.Pool, acquire_timeout: float) -> AsyncIterator[Conn
     untouched. Giving the connection back (asyncpg resets it) has the same time limit.
     """
     try:
-        conn = await pool.acquire(timeout=acquire_timeout)
+        # asyncio.timeout bounds the wait in this task; acquire(timeout=...) would start
+        # another task for it on Python 3.11.
+        async with asyncio.timeout(acquire_timeout):
+            conn = await pool.acquire()
     except UNREACHABLE as exc:
         raise ServiceUnavailableError("database") from exc
     try:
@@ -114,6 +118,8 @@ async def _release(pool: asyncpg.Pool, conn: Connection, reset_timeout: float) -
     return True
 
 
+# S4: the resource aliases are `async def`: they do no blocking work, and a plain `def` would be
+# sent to the thread pool for nothing.
 async def get_pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool

@@ -5,7 +5,7 @@
 
 from collections.abc import Callable, Coroutine, Mapping
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any
 
 import structlog
 from fastapi import Request, Response, status
@@ -38,9 +38,16 @@ class ErrorResponse(CustomBaseModel):
     error: ErrorBody
 
 
+MAX_ERROR_DETAILS = 20
+
 # What each error status means when a route documents it; `error_responses` builds the
 # `responses=` argument from these, so every route describes an error the same way.
 ERROR_DESCRIPTIONS: dict[int, str] = {
+    status.HTTP_400_BAD_REQUEST: "Malformed request body",
+    status.HTTP_408_REQUEST_TIMEOUT: "The request body did not arrive in time",
+    status.HTTP_413_CONTENT_TOO_LARGE: "The request body is too large",
+    status.HTTP_422_UNPROCESSABLE_CONTENT: "Validation error",
+    status.HTTP_500_INTERNAL_SERVER_ERROR: "Unexpected error",
     status.HTTP_401_UNAUTHORIZED: "Missing or invalid bearer token",
     status.HTTP_403_FORBIDDEN: "The resource belongs to someone else",
     status.HTTP_404_NOT_FOUND: "No such resource",
@@ -64,7 +71,7 @@ class AppError(Exception):
     status_code: int = status.HTTP_400_BAD_REQUEST
     code: str = "bad_request"
     message: str = "The request cannot be processed."
-    headers: ClassVar[Mapping[str, str] | None] = None
+    headers: Mapping[str, str] | None = None
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.message)
@@ -77,9 +84,27 @@ class ServiceUnavailableError(AppError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
 
-    def __init__(self, dependency: str, message: str | None = None) -> None:
+    def __init__(
+        self, dependency: str, message: str | None = None, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(message or f"{dependency} is unavailable, try again shortly")
         self.dependency = dependency
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(retry_after)}
+
+
+class CodedHTTPException(StarletteHTTPException):
+    """Starlette's HTTPException with an error code of our own choosing.
+
+    For code that must raise Starlette's type: FastAPI passes an HTTPException raised while it
+    reads the body through unchanged, and turns anything else into a 400.
+    """
+
+    def __init__(
+        self, status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(status_code, message, headers)
+        self.code = code
 
 
 def error_response(
@@ -115,10 +140,18 @@ def _wire_loc(loc: tuple[Any, ...]) -> list[str | int]:
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    # A body with thousands of unknown keys has thousands of errors: the client gets the first
+    # few, and a last detail that says how many more there were.
+    errors = exc.errors()
     details = [
         ErrorDetail(loc=_wire_loc(tuple(err["loc"])), message=err["msg"], type=err["type"])
-        for err in exc.errors()
+        for err in errors[:MAX_ERROR_DETAILS]
     ]
+    if len(errors) > MAX_ERROR_DETAILS:
+        dropped = len(errors) - MAX_ERROR_DETAILS
+        details.append(
+            ErrorDetail(loc=[], message=f"{dropped} more errors not shown", type="too_many_errors")
+        )
     return error_response(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         "validation_error",
@@ -130,7 +163,9 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     phrase = HTTPStatus(exc.status_code).phrase
     message = exc.detail if isinstance(exc.detail, str) else phrase
-    code = phrase.lower().replace(" ", "_").replace("-", "_").replace("'", "")
+    code = getattr(exc, "code", None) or phrase.lower().replace(" ", "_").replace("-", "_").replace(
+        "'", ""
+    )
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 

@@ -72,7 +72,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class TrustedHostsMiddleware(TrustedHostMiddleware):
+class HealthExemptTrustedHostMiddleware(TrustedHostMiddleware):
     """Starlette's trusted-host check, except for the health probes.
 
     Probes (a load balancer, Kubernetes) often call with an IP address as the Host. A refused

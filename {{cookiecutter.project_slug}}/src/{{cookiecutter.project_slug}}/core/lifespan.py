@@ -13,7 +13,8 @@ import anyio.to_thread
 import structlog
 from fastapi import FastAPI
 
-from {{ cookiecutter.project_slug }}.auth.rate_limit import LoginRateLimiter
+from {{ cookiecutter.project_slug }}.auth.rate_limit import RateLimits
+from {{ cookiecutter.project_slug }}.auth.security import PasswordHashing
 from {{ cookiecutter.project_slug }}.core import database, process_pool
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.core.celery import create_celery
@@ -53,13 +54,19 @@ async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         _close_at_exit(
             stack, "process_pool", lambda: process_pool.shutdown_process_pool(state.process_pool)
         )
+        state.process_pool_runner = process_pool.ProcessPoolRunner(
+            state.process_pool, settings.process_pool_max_pending, settings.process_pool_timeout
+        )
 
         state.http_client = create_http_client(settings)
         _close_at_exit(stack, "http_client", state.http_client.aclose)
 
         state.redis = create_redis(settings)
         _close_at_exit(stack, "redis", state.redis.aclose)
-        state.login_limiter = LoginRateLimiter(state.redis, settings)
+        state.rate_limits = RateLimits(state.redis, settings)
+        state.password_hashing = PasswordHashing(
+            settings.password_hash_concurrency, settings.password_hash_wait_seconds
+        )
 
         state.pool = await database.create_pool_or_wait(settings)
         _close_at_exit(stack, "db_pool", state.pool.close)

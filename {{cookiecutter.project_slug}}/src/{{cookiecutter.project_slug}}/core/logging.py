@@ -12,13 +12,16 @@ import sys
 from typing import TextIO
 
 import structlog
-from structlog.typing import ExceptionRenderer, ExcInfo, Processor
+from structlog.typing import EventDict, ExceptionRenderer, ExcInfo, Processor, WrappedLogger
 
 from {{ cookiecutter.project_slug }}.core.redaction import redact_secrets, redact_text
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 _HANDLER_NAME = "{{ cookiecutter.project_slug }}"
-REQUEST_ID = "request_id"  # the contextvar key every line of a request carries
+# Context every line of a request carries (structlog contextvars).
+REQUEST_ID = "request_id"
+CLIENT_REQUEST_ID = "client_request_id"
+USER_ID = "user_id"
 
 # Run on every line before it is handed to the standard library, and on libraries' records.
 _SHARED_PROCESSORS: list[Processor] = [
@@ -47,13 +50,24 @@ def _redacting(formatter: ExceptionRenderer) -> ExceptionRenderer:
     return format_exception
 
 
+def _redact_exception_text(
+    _logger: WrappedLogger, _method: str, event_dict: EventDict
+) -> EventDict:
+    """Secrets out of a traceback once it is text (format_exc_info has just made it)."""
+    if isinstance(event_dict.get("exception"), str):
+        event_dict["exception"] = redact_text(event_dict["exception"])
+    return event_dict
+
+
 def configure_logging(settings: Settings) -> None:
     """Configure structlog and the root logger; safe to call again (tests build many apps)."""
     renderer: Processor
     if settings.effective_log_format == "json":
         renderer = structlog.processors.JSONRenderer()
-        # Tracebacks become a string field first, so redaction sees them.
-        exception_processors: list[Processor] = [structlog.processors.format_exc_info]
+        exception_processors: list[Processor] = [
+            structlog.processors.format_exc_info,
+            _redact_exception_text,
+        ]
     else:
         # Plain tracebacks, named explicitly: structlog's default switches to rich's when rich is
         # installed (schemathesis brings it), which prints local variables and reads source
@@ -64,11 +78,14 @@ def configure_logging(settings: Settings) -> None:
         exception_processors = []
 
     # The same structlog configuration every time, so cached loggers stay valid: what varies
-    # (format, level) lives in the handler and the root logger below.
+    # (format, level) lives in the handler and the root logger below. Lines are redacted before
+    # they become standard-library records, so Sentry's logging integration sees them redacted;
+    # the traceback is kept as exc_info and redacted once it is rendered.
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
             *_SHARED_PROCESSORS,
+            redact_secrets,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -79,11 +96,11 @@ def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=_SHARED_PROCESSORS,
+            # Other libraries' records: the same shape and the same redaction as ours.
+            foreign_pre_chain=[*_SHARED_PROCESSORS, redact_secrets],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 *exception_processors,
-                redact_secrets,
                 renderer,
             ],
         )
@@ -94,10 +111,12 @@ def configure_logging(settings: Settings) -> None:
     root.handlers = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(settings.log_level)
 
-    # uvicorn installs its own handlers; send its records to the root handler instead. Access
-    # lines come from our middleware, which knows the request id, so uvicorn's are switched off.
+    # uvicorn installs its own handlers and levels; send its records to the root handler, at
+    # the root's level, instead. Access lines come from our middleware, which knows the request
+    # id, so uvicorn's are switched off.
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
+        logging.getLogger(name).setLevel(logging.NOTSET)
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").handlers = []
     logging.getLogger("uvicorn.access").propagate = False

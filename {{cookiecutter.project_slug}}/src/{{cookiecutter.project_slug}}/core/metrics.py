@@ -7,7 +7,7 @@ twice. Labels stay few whatever clients send: the route is the template FastAPI 
 (`/posts/{post_id}`), never the raw path, and anything unknown shares one value.
 """
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -53,15 +53,17 @@ class HttpMetrics:
         self.latency.labels(*labels).observe(seconds)
 
 
-def metrics_endpoint(request: Request) -> Response:
+def install_metrics(app: FastAPI) -> HttpMetrics:
+    """Serve the app's metrics at `GET /metrics` (left out of the docs); return what to record into.
+
+    `app.state.metrics.registry` is where a project registers metrics of its own.
+    """
+    metrics = app.state.metrics = HttpMetrics()
+
     # A `def` route, so it runs in the thread pool: rendering takes time in proportion to the
     # number of series and must not hold up the event loop.
-    metrics: HttpMetrics = request.app.state.metrics
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-
-def install_metrics(app: FastAPI) -> HttpMetrics:
-    """Serve the app's metrics at `GET /metrics` (left out of the docs); return what to record into."""
-    metrics = app.state.metrics = HttpMetrics()
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     return metrics

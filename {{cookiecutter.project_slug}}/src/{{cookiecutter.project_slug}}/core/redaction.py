@@ -8,6 +8,7 @@ Two kinds of redaction (README, "Production checklist"):
 """
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from structlog.typing import EventDict, WrappedLogger
@@ -49,6 +50,7 @@ _TEXT_PATTERNS = [
 _MIGHT_HOLD_A_SECRET = re.compile(rf"(?i)bearer|://|{_KEY}")
 
 
+@lru_cache(maxsize=1024)  # keys repeat from line to line; bounded, as callers choose them
 def is_sensitive(key: object) -> bool:
     name = str(key).lower().replace("-", "_")
     return any(part in name for part in SENSITIVE_KEY_PARTS)
@@ -75,8 +77,24 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _needs_redaction(event_dict: EventDict) -> bool:
+    """False for the common line: no sensitive key, flat values, and one scan of its text finds
+    no trigger word."""
+    texts = []
+    for key, value in event_dict.items():
+        if is_sensitive(key):
+            return True
+        if isinstance(value, str):
+            texts.append(value)
+        elif not isinstance(value, int | float | bool | None):
+            return True  # a container (or exc_info): take the thorough path
+    return _MIGHT_HOLD_A_SECRET.search("\n".join(texts)) is not None
+
+
 def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """The processor: every value of the line, redacted (exc_info is rendered later, see logging)."""
+    """The processor: every value of the line, redacted (exc_info is redacted once rendered)."""
+    if not _needs_redaction(event_dict):
+        return event_dict
     return {
         key: value if key == "exc_info" else REDACTED if is_sensitive(key) else redact(value)
         for key, value in event_dict.items()

@@ -1,5 +1,7 @@
 """The one base model every request and response schema inherits (S7), and the wire types.
 
+Request bodies inherit `InputModel`, the base model with unknown keys refused.
+
 A field's type says how it travels, in both directions:
 - `UtcDateTime`: ISO 8601 with an offset. A datetime sent without one is taken as UTC, every
   value is converted to UTC (so one that cannot be, like year 1 at +01:00, is a 422, not a
@@ -12,9 +14,9 @@ A field's type says how it travels, in both directions:
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -31,6 +33,25 @@ class CustomBaseModel(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
     )
+
+
+# How many keys a request body may have beyond its model's fields before it is refused whole.
+MAX_UNKNOWN_KEYS = 20
+
+
+class InputModel(CustomBaseModel):
+    """A request body. Keys the model does not have are refused (no mass assignment), and a body
+    with far more keys than the model has fields is refused with one error, not one per key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_many_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and len(data) > len(cls.model_fields) + MAX_UNKNOWN_KEYS:
+            msg = f"has {len(data)} keys, far more than its {len(cls.model_fields)} fields"
+            raise ValueError(msg)
+        return data
 
 
 def _in_utc(value: datetime) -> datetime:

@@ -16,10 +16,11 @@ from sentry_sdk.integrations.fastapi import FastApiIntegration
 from sentry_sdk.integrations.starlette import StarletteIntegration
 from sentry_sdk.types import Event, Hint
 
+from {{ cookiecutter.project_slug }}.core.logging import REQUEST_ID
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 # Bound for structlog per request{% if cookiecutter.include_celery == 'y' %} and per task{% endif %}: a report then leads to its log lines.
-LOG_CONTEXT_TAGS = {% if cookiecutter.include_celery == 'y' %}("request_id", "task_id"){% else %}("request_id",){% endif %}
+LOG_CONTEXT_TAGS = {% if cookiecutter.include_celery == 'y' %}(REQUEST_ID, "task_id"){% else %}(REQUEST_ID,){% endif %}
 
 
 def init_sentry(settings: Settings, version: str) -> bool:

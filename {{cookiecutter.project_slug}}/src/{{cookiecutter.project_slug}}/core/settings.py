@@ -131,9 +131,34 @@ class Settings(BaseSettings):
     login_max_attempts_per_account: int = Field(default=5, ge=1, le=1000)
     login_max_attempts_per_address: int = Field(default=50, ge=1, le=100_000)
     login_rate_limit_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    # Sign-ups per window, per client address and in all: each costs an Argon2 hash.
+    signup_max_per_address: int = Field(default=10, ge=1, le=100_000)
+    signup_max_overall: int = Field(default=1000, ge=1, le=1_000_000)
+    signup_rate_limit_window_seconds: int = Field(default=3600, ge=1, le=86_400)
     # Prefix of every rate-limit key in Redis, so services (and test runs) sharing one never mix.
     rate_limit_key_prefix: str = "{{ cookiecutter.project_slug }}:ratelimit"
-    # --- end of production hardening ---
+
+    # --- Abuse limits (README, "Production checklist" and "Failure behaviour") ---
+    # Largest request body accepted (413 beyond it), and how long a body may take to arrive.
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    request_body_timeout: PositiveSeconds = 30.0
+    # Argon2 hashes at once (each takes 64 MiB), and how long a sign-up or login waits for a
+    # slot before it is answered 503.
+    password_hash_concurrency: int = Field(default=4, ge=1, le=64)
+    password_hash_wait_seconds: PositiveSeconds = 5.0
+    # Calls waiting for or running in the process pool (503 beyond it), and how long one may take.
+    process_pool_max_pending: int = Field(default=8, ge=1, le=10_000)
+    process_pool_timeout: PositiveSeconds = 10.0
+{%- if cookiecutter.include_celery == 'y' %}
+    # Jobs a user may have queued or running at once (429 beyond it), runs a job gets before it
+    # is failed (a job that kills its worker is not retried forever), near-duplicate pairs a
+    # report keeps (the most similar), and the memory a worker process may use.
+    jobs_max_active_per_user: int = Field(default=3, ge=1, le=1000)
+    job_max_attempts: int = Field(default=3, ge=1, le=100)
+    report_max_pairs: int = Field(default=100, ge=1, le=100_000)
+    worker_memory_limit_mb: int = Field(default=768, ge=64, le=1_048_576)
+{%- endif %}
+    # --- end of production hardening and abuse limits ---
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:

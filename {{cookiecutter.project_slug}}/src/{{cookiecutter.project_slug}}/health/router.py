@@ -8,6 +8,7 @@ from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 from {{ cookiecutter.project_slug }}.health import service
 from {{ cookiecutter.project_slug }}.health.schemas import Liveness, Readiness
 
+# S16: every route says what it answers: response model, status, summary, tags, errors.
 router = APIRouter(prefix="/health", tags=["health"])
 
 

@@ -13,3 +13,14 @@ class NotJobOwnerError(AppError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "not_job_owner"
     message = "Only the user who submitted this job may see it."
+
+
+class TooManyActiveJobsError(AppError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "too_many_active_jobs"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You have {limit} jobs queued or running, the most allowed; submit again when one "
+            "has finished."
+        )

@@ -1,15 +1,13 @@
 from typing import Literal
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, UtcDateTime
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, UtcDateTime
 
 
-class ReportParams(CustomBaseModel):
+class ReportParams(InputModel):
     """Parameters of a posts report (the body of POST /jobs)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     # strict: JSON `true` is not the number 1 (pydantic's lax mode would take it as one).
     max_posts: int = Field(default=5_000, ge=1, le=50_000, strict=True)
@@ -32,17 +30,24 @@ class ReportResult(CustomBaseModel):
     word_count: int
     average_words_per_post: float
     top_words: list[WordCount]
+    # The most similar pairs, at most REPORT_MAX_PAIRS of them; all that were found are counted.
     near_duplicates: list[NearDuplicate]
+    near_duplicates_found: int = 0
 
 
-class JobOut(CustomBaseModel):
+class JobSummary(CustomBaseModel):
+    """A job as the list shows it: everything but the result (GET /jobs/{id} has that)."""
+
     id: UUID
     kind: str
     status: Literal["queued", "running", "succeeded", "failed"]
     params: ReportParams
-    result: ReportResult | None
     error: str | None
     attempts: int
     created_at: UtcDateTime
     started_at: UtcDateTime | None
     finished_at: UtcDateTime | None
+
+
+class JobOut(JobSummary):
+    result: ReportResult | None

@@ -14,9 +14,13 @@ from {{ cookiecutter.project_slug }}.core.database import Connection
 from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
 from {{ cookiecutter.project_slug }}.core.logging import current_request_id
 from {{ cookiecutter.project_slug }}.jobs import queue
+from {{ cookiecutter.project_slug }}.jobs.exceptions import TooManyActiveJobsError
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
-_COLUMNS = "id, owner_id, kind, status, params, result, error, attempts, created_at, started_at, finished_at"
+_SUMMARY_COLUMNS = (
+    "id, owner_id, kind, status, params, error, attempts, created_at, started_at, finished_at"
+)
+_COLUMNS = f"{_SUMMARY_COLUMNS}, result"
 
 
 class JobRecord(TypedDict):
@@ -39,19 +43,27 @@ logger = structlog.get_logger(__name__)
 def _job(row: asyncpg.Record) -> JobRecord:
     job = dict(row)
     job["params"] = json.loads(job["params"])
-    job["result"] = json.loads(job["result"]) if job["result"] is not None else None
+    result = job.get("result")
+    job["result"] = json.loads(result) if result is not None else None
     return cast(JobRecord, job)
 
 
 async def submit_posts_report(
-    conn: Connection, celery: Celery, owner_id: UUID, params: dict[str, Any]
+    conn: Connection, celery: Celery, owner_id: UUID, params: dict[str, Any], max_active: int
 ) -> JobRecord:
-    """Store a queued job and hand it to the worker; ServiceUnavailableError if the queue is down.
+    """Store a queued job and hand it to the worker.
 
-    Row first, message second: the worker can always find the job its message names. If the
-    broker is down the row is marked failed, so nothing is left queued that never will run.
+    TooManyActiveJobsError if the owner already has `max_active` jobs queued or running;
+    ServiceUnavailableError if the queue is down. Row first, message second: the worker can
+    always find the job its message names. If the broker is down the row is marked failed, so
+    nothing is left queued that never will run.
     """
-    job = await create_job(conn, owner_id, "posts_report", params)
+    async with conn.transaction():
+        # One submission per owner at a time, so two at once cannot both pass the count.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", str(owner_id))
+        if await count_active_jobs(conn, owner_id) >= max_active:
+            raise TooManyActiveJobsError(max_active)
+        job = await create_job(conn, owner_id, "posts_report", params)
     try:
         await queue.enqueue(celery, queue.RUN_POSTS_REPORT, str(job["id"]), current_request_id())
     except queue.QueueUnavailableError as exc:
@@ -83,8 +95,9 @@ async def get_job(conn: Connection, job_id: UUID) -> JobRecord | None:
 
 
 async def list_jobs(conn: Connection, owner_id: UUID, limit: int, offset: int) -> list[JobRecord]:
+    """The owner's jobs without their results (which can be large), newest first."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM jobs WHERE owner_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",  # noqa: S608
+        f"SELECT {_SUMMARY_COLUMNS} FROM jobs WHERE owner_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",  # noqa: S608
         owner_id,
         limit,
         offset,
@@ -94,6 +107,14 @@ async def list_jobs(conn: Connection, owner_id: UUID, limit: int, offset: int) -
 
 async def count_jobs(conn: Connection, owner_id: UUID) -> int:
     count: int = await conn.fetchval("SELECT count(*) FROM jobs WHERE owner_id = $1", owner_id)
+    return count
+
+
+async def count_active_jobs(conn: Connection, owner_id: UUID) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM jobs WHERE owner_id = $1 AND status IN ('queued', 'running')",
+        owner_id,
+    )
     return count
 
 
@@ -132,8 +153,11 @@ async def fail_job(conn: Connection, job_id: UUID, error: str) -> bool:
     return status == "UPDATE 1"
 
 
-async def fetch_post_texts(conn: Connection, owner_id: UUID) -> list[dict[str, str]]:
+async def fetch_post_texts(conn: Connection, owner_id: UUID, limit: int) -> list[dict[str, str]]:
+    """At most `limit` of the owner's posts: a report over more is refused without loading all."""
     rows = await conn.fetch(
-        "SELECT id::text AS id, title, body FROM posts WHERE author_id = $1", owner_id
+        "SELECT id::text AS id, title, body FROM posts WHERE author_id = $1 LIMIT $2",
+        owner_id,
+        limit,
     )
     return [dict(row) for row in rows]

@@ -3,21 +3,26 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, model_validator
 
-from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, Text, UtcDateTime
+from {{ cookiecutter.project_slug }}.core.schemas import (
+    CustomBaseModel,
+    InputModel,
+    Text,
+    UtcDateTime,
+)
 
 Title = Annotated[Text, Field(min_length=1, max_length=200)]
 Body = Annotated[Text, Field(min_length=1, max_length=20_000)]
 
 
-class PostIn(CustomBaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class PostIn(InputModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     title: Title
     body: Body
 
 
-class PostUpdate(CustomBaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class PostUpdate(InputModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     title: Title | None = None
     body: Body | None = None

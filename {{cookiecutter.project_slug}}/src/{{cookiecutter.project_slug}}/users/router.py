@@ -5,9 +5,8 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, status
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
-from {{ cookiecutter.project_slug }}.auth import security
-from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
-from {{ cookiecutter.project_slug }}.core.database import Conn, Connection, Pool, lend
+from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser, Hashing
+from {{ cookiecutter.project_slug }}.core.database import Connection, Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 {%- if cookiecutter.include_celery == 'y' %}
@@ -31,16 +30,22 @@ async def read_me(user: CurrentUser) -> dict[str, Any]:
     return dict(user)
 
 
-@router.patch("/me", response_model=UserOut, summary="Change the caller's display name or password")
-async def update_me(user: CurrentUser, data: UserUpdate, conn: Conn) -> dict[str, Any]:
-    if data.display_name is None and data.password is None:
-        return dict(user)
-    password_hash = await security.hash_password(data.password) if data.password else None
-    return dict(
-        await service.update_user(
+@router.patch(
+    "/me",
+    response_model=UserOut,
+    summary="Change the caller's display name or password",
+    responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE),
+)
+async def update_me(
+    user: CurrentUser, data: UserUpdate, pool: Pool, hashing: Hashing, settings: SettingsDep
+) -> dict[str, Any]:
+    # Hashed before a connection is taken: none is held while Argon2 runs.
+    password_hash = await hashing.hash(data.password) if data.password else None
+    async with lend(pool, settings.db_acquire_timeout) as conn:
+        updated = await service.update_user(
             conn, user["id"], display_name=data.display_name, password_hash=password_hash
         )
-    )
+    return dict(updated)
 
 
 @router.get(

@@ -1,13 +1,9 @@
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, model_validator
 
-from {{ cookiecutter.project_slug }}.auth.schemas import (
-    MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
-    DisplayName,
-)
-from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, UtcDateTime
+from {{ cookiecutter.project_slug }}.auth.schemas import DisplayName, Password
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, UtcDateTime
 from {{ cookiecutter.project_slug }}.posts.schemas import PostOut
 
 
@@ -18,13 +14,18 @@ class UserOut(CustomBaseModel):
     created_at: UtcDateTime
 
 
-class UserUpdate(CustomBaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class UserUpdate(InputModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     display_name: DisplayName | None = None
-    password: str | None = Field(
-        default=None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH
-    )
+    password: Password | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> "UserUpdate":
+        if self.display_name is None and self.password is None:
+            msg = "send at least one of displayName, password"
+            raise ValueError(msg)
+        return self
 
 
 class UserSummary(CustomBaseModel):

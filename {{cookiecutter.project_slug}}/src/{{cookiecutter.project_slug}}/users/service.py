@@ -52,6 +52,11 @@ async def get_user(conn: Connection, user_id: UUID) -> UserRecord | None:
     return cast(UserRecord, dict(row)) if row is not None else None
 
 
+async def email_taken(conn: Connection, email: str) -> bool:
+    taken: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)", email)
+    return taken
+
+
 async def get_credentials(conn: Connection, email: str) -> Credentials | None:
     row = await conn.fetchrow("SELECT id, password_hash FROM users WHERE email = $1", email)
     return cast(Credentials, dict(row)) if row is not None else None
