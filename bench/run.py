@@ -280,6 +280,13 @@ class Harness:
             EMAIL_API_URL=self.url("upstream"),
             EMAIL_API_KEY="bench",
             ACCESS_TOKEN_TTL_MINUTES="240",  # noqa: S106 - a lifetime, not a password
+            # The load is one client doing far more than a user would: the per-user and
+            # per-address limits are raised above it, so they are not what is measured.
+            SIGNUP_MAX_PER_ADDRESS="100000",
+            SIGNUP_MAX_OVERALL="1000000",
+            LOGIN_MAX_ATTEMPTS_PER_ADDRESS="100000",
+            JOBS_MAX_ACTIVE_PER_USER="1000",
+            PROCESS_POOL_MAX_PENDING="10000",
             BENCH_DATABASE_URL=self.database_url,
             BENCH_SECRET_KEY=self.secret_key,
             BENCH_CELERY_BROKER_URL=BROKER_URL,

@@ -310,31 +310,37 @@ def test_logged_paths_are_bounded_and_escape_control_characters() -> None:
     assert long.endswith("...")
 
 
+async def sign_up_and_log_in(client: httpx.AsyncClient, email: str) -> tuple[str, dict[str, str]]:
+    signed_up = await client.post("/auth/signup", json={**SIGNUP, "email": email})
+    token = await client.post("/auth/token", data={"username": email, "password": DEFAULT_PASSWORD})
+    return signed_up.json()["id"], {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
 async def test_the_access_line_names_the_client_and_the_user(
-    settings: Settings, client_for: ClientFactory, make_user: UserFactory, log_events: LogEvents
+    settings: Settings, client_for: ClientFactory, log_events: LogEvents
 ) -> None:
-    user = await make_user()
     async with client_for(settings) as client:
-        await client.get("/users/me", headers=user.headers)
+        user_id, headers = await sign_up_and_log_in(client, "seen@example.com")
+        await client.get("/users/me", headers=headers)
         await client.get("/health/live")
     me, live = [e for e in log_events("request") if e["path"] in ("/users/me", "/health/live")]
-    assert me["user_id"] == user.id
+    assert me["user_id"] == user_id
     assert me["client"] == "127.0.0.1"
     assert "user_id" not in live  # the next request does not inherit it
     assert "user_id" not in structlog.contextvars.get_contextvars()
 
 
 async def test_failed_logins_are_logged_without_the_password(
-    settings: Settings, client_for: ClientFactory, make_user: UserFactory, log_events: LogEvents
+    settings: Settings, client_for: ClientFactory, log_events: LogEvents
 ) -> None:
-    user = await make_user()
     wrong = "not the password 99"
     async with client_for(settings) as client:
-        await client.post("/auth/token", data={"username": user.email, "password": wrong})
+        user_id, _ = await sign_up_and_log_in(client, "owner@example.com")
+        await client.post("/auth/token", data={"username": "owner@example.com", "password": wrong})
         await client.post("/auth/token", data={"username": "nobody@example.com", "password": wrong})
     failures = log_events("login_failed")
     assert [(e["reason"], e.get("user_id")) for e in failures] == [
-        ("wrong_password", user.id),
+        ("wrong_password", user_id),
         ("unknown_email", None),
     ]
     assert wrong not in json.dumps(failures)

@@ -1,15 +1,16 @@
-"""structlog configuration shared by the API{% if cookiecutter.include_celery == 'y' %} and the worker{% endif %} (S14), in structlog's documented stdlib integration.
+"""structlog configuration shared by the API{% if cookiecutter.include_celery == 'y' %} and the worker{% endif %} (S14).
 
-Application code logs through `structlog.get_logger(__name__)`. Every line, ours or a library's
-(uvicorn, asyncpg, httpx{% if cookiecutter.include_celery == 'y' %}, celery{% endif %}), ends in one standard-library handler whose `ProcessorFormatter`
-redacts and renders it, so every line has the same shape and carries the values bound with
-`structlog.contextvars` (the request id). Sentry's logging integration sees ERROR lines there.
+Application code logs through `structlog.get_logger(__name__)`; the standard library's loggers
+(uvicorn, asyncpg, httpx{% if cookiecutter.include_celery == 'y' %}, celery{% endif %}) are routed through the same processors and the same handler, so every
+line has the same shape and carries the values bound with `structlog.contextvars` (the request
+id). Every line is redacted (`core.redaction`) before it is written.
 """
 
 import io
 import logging
 import sys
-from typing import TextIO
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, ExceptionRenderer, ExcInfo, Processor, WrappedLogger
@@ -50,24 +51,78 @@ def _redacting(formatter: ExceptionRenderer) -> ExceptionRenderer:
     return format_exception
 
 
-def _redact_exception_text(
-    _logger: WrappedLogger, _method: str, event_dict: EventDict
-) -> EventDict:
-    """Secrets out of a traceback once it is text (format_exc_info has just made it)."""
-    if isinstance(event_dict.get("exception"), str):
-        event_dict["exception"] = redact_text(event_dict["exception"])
+# Lines from structlog below ERROR, the per-request ones among them, are rendered and written
+# straight to our handler's stream, without a standard-library LogRecord (bench/README.md,
+# "Logging"). Lines at ERROR and above go through the standard library like any other library's
+# records, so Sentry's logging integration (it hooks the standard library) reports them. Both
+# end in the same handler with the same processors, so every line has the same shape.
+_LEVELS = structlog.processors.NAME_TO_LEVEL
+
+
+@dataclass
+class _Output:
+    handler: logging.StreamHandler[TextIO]
+    processors: list[Processor]  # after the shared ones: redaction and rendering
+    min_level: int
+
+
+_output: _Output | None = None  # set by `configure_logging`
+
+
+@dataclass(frozen=True)
+class _Named:
+    """What a structlog logger wraps: only its name is used (`add_logger_name`)."""
+
+    name: str
+
+
+def _named(name: str = "") -> _Named:
+    return _Named(name)
+
+
+def _at_level(_logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    """The first processor: a line below the configured level costs nothing more."""
+    if _output is None or _LEVELS.get(method, logging.ERROR) < _output.min_level:
+        raise structlog.DropEvent
     return event_dict
+
+
+def _write(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    """The last processor: the line is written here, so nothing is returned to the logger."""
+    output = _output
+    if output is None:  # not configured yet
+        raise structlog.DropEvent
+    level = _LEVELS.get(method, logging.ERROR)
+    if level >= logging.ERROR:
+        # Redacted before it becomes a record: Sentry reads the record as it is.
+        event_dict = redact_secrets(logger, method, event_dict)
+        stdlib = logging.getLogger(logger.name)
+        args, kwargs = structlog.stdlib.ProcessorFormatter.wrap_for_formatter(
+            stdlib, method, event_dict
+        )
+        stdlib.log(level, *args, exc_info=event_dict.get("exc_info"), extra=kwargs["extra"])
+        raise structlog.DropEvent
+    line: Any = event_dict
+    for processor in output.processors:
+        line = processor(logger, method, line)
+    handler = output.handler
+    handler.acquire()  # the lock the standard library's lines are written under
+    try:
+        handler.stream.write(f"{line}\n")
+        handler.flush()
+    finally:
+        handler.release()
+    raise structlog.DropEvent
 
 
 def configure_logging(settings: Settings) -> None:
     """Configure structlog and the root logger; safe to call again (tests build many apps)."""
+    global _output  # the one output of the process, replaced as a whole
     renderer: Processor
     if settings.effective_log_format == "json":
         renderer = structlog.processors.JSONRenderer()
-        exception_processors: list[Processor] = [
-            structlog.processors.format_exc_info,
-            _redact_exception_text,
-        ]
+        # Tracebacks become a string field first, so redaction sees them.
+        exception_processors: list[Processor] = [structlog.processors.format_exc_info]
     else:
         # Plain tracebacks, named explicitly: structlog's default switches to rich's when rich is
         # installed (schemathesis brings it), which prints local variables and reads source
@@ -76,32 +131,25 @@ def configure_logging(settings: Settings) -> None:
             exception_formatter=_redacting(structlog.dev.plain_traceback)
         )
         exception_processors = []
+    final_processors = [*exception_processors, redact_secrets, renderer]
 
-    # The same structlog configuration every time, so cached loggers stay valid: what varies
-    # (format, level) lives in the handler and the root logger below. Lines are redacted before
-    # they become standard-library records, so Sentry's logging integration sees them redacted;
-    # the traceback is kept as exc_info and redacted once it is rendered.
+    # The same configuration every time, so loggers can keep it once used (cached): what varies
+    # (format, level, stream) is read from `_output` at each line.
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *_SHARED_PROCESSORS,
-            redact_secrets,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[_at_level, *_SHARED_PROCESSORS, _write],
+        logger_factory=_named,
+        # Every level's method is live; `_at_level` filters on the configured level.
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
         cache_logger_on_first_use=True,
     )
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            # Other libraries' records: the same shape and the same redaction as ours.
-            foreign_pre_chain=[*_SHARED_PROCESSORS, redact_secrets],
+            foreign_pre_chain=_SHARED_PROCESSORS,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                *exception_processors,
-                renderer,
+                *final_processors,
             ],
         )
     )
@@ -110,6 +158,7 @@ def configure_logging(settings: Settings) -> None:
     # Replace our previous handler, keep anyone else's (pytest's log capture, for one).
     root.handlers = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(settings.log_level)
+    _output = _Output(handler, final_processors, logging.getLevelName(settings.log_level))
 
     # uvicorn installs its own handlers and levels; send its records to the root handler, at
     # the root's level, instead. Access lines come from our middleware, which knows the request
