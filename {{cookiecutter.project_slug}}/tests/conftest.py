@@ -141,12 +141,13 @@ async def scratch_database(server_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
-{%- if cookiecutter.include_celery == 'y' %}
-    # A queue of its own, so a worker you run for development never takes a test's jobs.
     return Settings(
         environment=Environment.TEST,
         log_format="json",  # whatever .env says: `log_events` reads the lines back
+{%- if cookiecutter.include_celery == 'y' %}
+        # A queue of its own, so a worker you run for development never takes a test's jobs.
         celery_queue=f"{{ cookiecutter.project_slug }}.test-{uuid4().hex[:8]}",
+{%- endif %}
         # Tests sign up many users from one address{% if cookiecutter.include_celery == 'y' %} and queue hundreds of one user's jobs{% endif %}: the
         # limits get tests of their own (test_abuse_limits.py), with their defaults.
         signup_max_per_address=100_000,
@@ -155,9 +156,6 @@ def base_settings() -> Settings:
         jobs_max_active_per_user=1000,
 {%- endif %}
     )
-{%- else %}
-    return Settings(environment=Environment.TEST)
-{%- endif %}
 
 
 @pytest.fixture(scope="session")
