@@ -285,7 +285,7 @@ class Harness:
             SIGNUP_MAX_PER_ADDRESS="100000",
             SIGNUP_MAX_OVERALL="1000000",
             LOGIN_MAX_ATTEMPTS_PER_ADDRESS="100000",
-            JOBS_MAX_ACTIVE_PER_USER="1000",
+            JOBS_MAX_ACTIVE_PER_USER="1000000",
             PROCESS_POOL_MAX_PENDING="10000",
             BENCH_DATABASE_URL=self.database_url,
             BENCH_SECRET_KEY=self.secret_key,

@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     # Jobs a user may have queued or running at once (429 beyond it), runs a job gets before it
     # is failed (a job that kills its worker is not retried forever), near-duplicate pairs a
     # report keeps (the most similar), and the memory a worker process may use.
-    jobs_max_active_per_user: int = Field(default=3, ge=1, le=1000)
+    jobs_max_active_per_user: int = Field(default=3, ge=1, le=1_000_000)
     job_max_attempts: int = Field(default=3, ge=1, le=100)
     report_max_pairs: int = Field(default=100, ge=1, le=100_000)
     worker_memory_limit_mb: int = Field(default=768, ge=64, le=1_048_576)
