@@ -19,7 +19,7 @@ from cookiecutter.main import cookiecutter
 from tests import services
 from tests.matrix import SUPPORTED_COMBINATIONS, TEMPLATE, row_id
 
-# Service addresses for the generated suites. Defaults match the CI machine (DESIGN section 6);
+# Service addresses for the generated suites. Defaults match the CI machine (README, "Running the tests");
 # tests/services.py decides at the start of the run what is used instead when they do not answer.
 SERVICE_DEFAULTS = {
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres",

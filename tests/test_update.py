@@ -136,6 +136,20 @@ def update(project: Path) -> None:
     copier.run_update(project, defaults=True, overwrite=True, vcs_ref="v1.1.0", quiet=True)
 
 
+def assert_project_checks_pass(project: Path, *more: list[str]) -> None:
+    """`uv sync`, then ruff, ruff format, mypy and any `more` commands pass in the project."""
+    synced = run(["uv", "sync", "--quiet"], project)
+    assert synced.returncode == 0, synced.stderr
+    for check in (
+        ["uv", "run", "ruff", "check", "."],
+        ["uv", "run", "ruff", "format", "--check", "."],
+        ["uv", "run", "mypy"],
+        *more,
+    ):
+        result = run(check, project)
+        assert result.returncode == 0, " ".join(check) + "\n" + result.stdout + result.stderr
+
+
 def conflict_markers(project: Path) -> list[str]:
     return [
         str(path.relative_to(project))
@@ -181,15 +195,7 @@ def test_update_merges_the_release_and_keeps_local_changes(
     assert recorded["_commit"] == "v1.1.0"
     assert {k: v for k, v in recorded.items() if k in answers} == answers
 
-    synced = run(["uv", "sync", "--quiet"], project)
-    assert synced.returncode == 0, synced.stderr
-    for check in (
-        ["uv", "run", "ruff", "check", "."],
-        ["uv", "run", "ruff", "format", "--check", "."],
-        ["uv", "run", "mypy"],
-    ):
-        result = run(check, project)
-        assert result.returncode == 0, result.stdout + result.stderr
+    assert_project_checks_pass(project)
     if tool == "cookiecutter":  # the lighter option set: its whole suite runs in seconds
         tests = run(["uv", "run", "pytest", "-q", "-p", "no:cacheprovider"], project)
         assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
@@ -300,14 +306,8 @@ def test_a_project_from_before_the_core_layout_follows_the_changelog_steps(
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert recorded["_commit"] == "v1.1.0"
 
-    synced = run(["uv", "sync", "--quiet"], project)
-    assert synced.returncode == 0, synced.stderr
-    for check in (
-        ["uv", "run", "ruff", "check", "."],
-        ["uv", "run", "ruff", "format", "--check", "."],
-        ["uv", "run", "mypy"],
+    assert_project_checks_pass(
+        project,
         ["uv", "run", "python", "tools/rule_guard.py", "src", "tools"],
         ["uv", "run", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_config.py"],
-    ):
-        result = run(check, project)
-        assert result.returncode == 0, " ".join(check) + "\n" + result.stdout + result.stderr
+    )
