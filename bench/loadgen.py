@@ -91,6 +91,16 @@ function request()
 end
 """
 
+_ROTATING_TOKENS = """
+local tokens = {tokens}
+local counter = 0
+function request()
+  counter = counter + 1
+  wrk.headers["Authorization"] = "Bearer " .. tokens[(counter % #tokens) + 1]
+  return wrk.format()
+end
+"""
+
 
 def _lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string literal is a valid Lua string literal here
@@ -106,6 +116,8 @@ class Load:
     body: str | None = None
     # Replaces `{n}` in the body with a value unique per request (e.g. sign-up emails).
     unique_body: bool = False
+    # Several callers in turn, one per request (instead of `token`): load spread over users.
+    tokens: tuple[str, ...] = ()
 
     def script(self, rate: float | None = None, threads: int = 1) -> str:
         lines = [
@@ -124,6 +136,9 @@ class Load:
         if self.unique_body and self.body is not None:
             body_format = self.body.replace("%", "%%").replace("{n}", "%d-%d")
             lines.append(_UNIQUE_BODY.replace("{body_format}", _lua_string(body_format)))
+        elif self.tokens:
+            table = "{" + ", ".join(_lua_string(token) for token in self.tokens) + "}"
+            lines.append(_ROTATING_TOKENS.replace("{tokens}", table))
         return "\n".join(lines)
 
 

@@ -1,6 +1,6 @@
 """Small tasks bench/run.py runs with the generated project's interpreter (it has asyncpg).
 
-python project_helper.py create-db URL NAME | drop-db URL NAME | job-stats URL | versions
+python project_helper.py create-db URL NAME | drop-db URL NAME | job-stats URL | fail-queued URL | versions
 """
 
 import asyncio
@@ -51,6 +51,18 @@ async def job_stats(url: str) -> None:
     print(json.dumps({row["status"]: row["n"] for row in rows}))
 
 
+async def fail_queued(url: str) -> None:
+    """Mark the jobs whose messages were purged as failed: they will never run."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "UPDATE jobs SET status = 'failed', error = 'purged by the benchmark', "
+            "finished_at = now() WHERE status = 'queued'"
+        )
+    finally:
+        await conn.close()
+
+
 async def versions(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
@@ -79,6 +91,7 @@ def main(argv: list[str]) -> None:
         "create-db": create_db,
         "drop-db": drop_db,
         "job-stats": job_stats,
+        "fail-queued": fail_queued,
         "versions": versions,
         "drop-queue": drop_queue,
     }

@@ -287,6 +287,7 @@ class Harness:
             LOGIN_MAX_ATTEMPTS_PER_ADDRESS="100000",
             JOBS_MAX_ACTIVE_PER_USER="1000000",
             PROCESS_POOL_MAX_PENDING="10000",
+            PROCESS_POOL_MAX_PER_CALLER="10000",
             BENCH_DATABASE_URL=self.database_url,
             BENCH_SECRET_KEY=self.secret_key,
             BENCH_CELERY_BROKER_URL=BROKER_URL,
@@ -423,6 +424,9 @@ class Harness:
         # reader: list/read/jobs scenarios (its row counts never change); writer: create-post;
         # heavy: the expensive analysis and report requests of the responsiveness scenario.
         self.users = {role: self.sign_up(role) for role in ("reader", "writer", "heavy", "other")}
+        # submit job: as many callers as connections, so the per-user limit on active jobs
+        # (one lock and one count per submission) sees what a real user has, not all the load.
+        self.submitters = [self.sign_up(f"submitter-{n}") for n in range(self.plan.connections)]
         self.add_posts(self.users["reader"], self.plan.reader_posts, 60, rng)
         self.add_posts(self.users["heavy"], 1, 3000, rng)  # one maximal post for the analysis
         self.add_posts(self.users["heavy"], self.plan.heavy_posts - 1, 300, rng)
@@ -443,7 +447,7 @@ class Harness:
             "submit job": loadgen.Load(
                 "POST",
                 "/jobs",
-                token=reader.token,
+                tokens=tuple(user.token for user in self.submitters),
                 body=json.dumps({"maxPosts": 100, "similarityThreshold": 0.9}),
             ),
         }
@@ -488,7 +492,8 @@ class Harness:
                     raise BenchError(msg)
 
     def purge_queue(self) -> None:
-        # Only our own queue: the jobs queued by a measurement are not worth running.
+        # Only our own queue: the jobs queued by a measurement are not worth running. Their rows
+        # are marked failed, as they will never run, so they stop counting as active jobs.
         self.run(
             [
                 str(self.venv_bin / "celery"),
@@ -500,6 +505,7 @@ class Harness:
             cwd=self.project,
             env=self.service_env(),
         )
+        self.helper("fail-queued", self.database_url)
 
     # -- measurements ------------------------------------------------------------------------
 

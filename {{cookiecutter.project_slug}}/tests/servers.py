@@ -45,6 +45,22 @@ class Server:
         """Resident memory of the server process."""
         return int(psutil.Process(self.process.pid).memory_info().rss)
 
+    def reset_peak_rss(self) -> None:
+        """Start `peak_rss_bytes` afresh from the current memory (Linux; elsewhere, nothing)."""
+        clear_refs = Path(f"/proc/{self.process.pid}/clear_refs")
+        if clear_refs.exists():
+            clear_refs.write_text("5")  # 5: reset the high-water mark (proc(5))
+
+    def peak_rss_bytes(self) -> int:
+        """The most resident memory the server process has had since `reset_peak_rss` (Linux;
+        elsewhere, the current)."""
+        status = Path(f"/proc/{self.process.pid}/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):  # the high-water mark, in kB
+                    return int(line.split()[1]) * 1024
+        return self.rss_bytes()
+
     def cpu_seconds(self) -> float:
         """CPU time the server process has used so far (user + system)."""
         times = psutil.Process(self.process.pid).cpu_times()

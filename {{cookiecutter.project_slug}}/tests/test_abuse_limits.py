@@ -19,7 +19,11 @@ from {{ cookiecutter.project_slug }}.auth import security
 from {{ cookiecutter.project_slug }}.auth.dependencies import MAX_TOKEN_LENGTH
 from {{ cookiecutter.project_slug }}.core.errors import MAX_ERROR_DETAILS, ServiceUnavailableError
 from {{ cookiecutter.project_slug }}.core.observability import MAX_LOGGED_PATH, loggable
-from {{ cookiecutter.project_slug }}.core.process_pool import ProcessPoolRunner, create_process_pool
+from {{ cookiecutter.project_slug }}.core.process_pool import (
+    ProcessPoolRunner,
+    TooManyCallsError,
+    create_process_pool,
+)
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.posts.analysis import analyse_text
 
@@ -266,23 +270,50 @@ async def one_process() -> AsyncIterator[ProcessPoolExecutor]:
 
 
 async def test_a_full_process_pool_answers_503_at_once(one_process: ProcessPoolExecutor) -> None:
-    runner = ProcessPoolRunner(one_process, max_pending=1, timeout=10)
-    busy = asyncio.create_task(runner.run(pause, 0.5))
+    runner = ProcessPoolRunner(one_process, max_pending=1, timeout=10, max_per_caller=5)
+    busy = asyncio.create_task(runner.run("first user", pause, 0.5))
     await asyncio.sleep(0.05)
     started = time.monotonic()
     with pytest.raises(ServiceUnavailableError):
-        await runner.run(pause, 0)
+        await runner.run("second user", pause, 0)
     assert time.monotonic() - started < 0.1
     assert await busy == 0.5
-    assert await runner.run(pause, 0) == 0  # the slot is free again
+    assert await runner.run("second user", pause, 0) == 0  # the slot is free again
+
+
+async def test_one_caller_cannot_take_every_process_pool_slot(
+    one_process: ProcessPoolExecutor,
+) -> None:
+    runner = ProcessPoolRunner(one_process, max_pending=4, timeout=10, max_per_caller=2)
+    hog = [asyncio.create_task(runner.run("hog", pause, 0.3)) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(TooManyCallsError) as refused:
+        await runner.run("hog", pause, 0)
+    assert refused.value.status_code == 429
+    assert refused.value.headers == {"Retry-After": "1"}
+    # Another user still gets a slot while the first one is at its limit.
+    assert await runner.run("someone else", pause, 0) == 0
+    assert await asyncio.gather(*hog) == [0.3, 0.3]
+    assert await runner.run("hog", pause, 0) == 0  # its calls ended, so it may start again
+
+
+async def test_a_failed_call_gives_its_caller_slot_back(one_process: ProcessPoolExecutor) -> None:
+    runner = ProcessPoolRunner(one_process, max_pending=2, timeout=10, max_per_caller=1)
+    with pytest.raises(ZeroDivisionError):
+        await runner.run("user", divmod, 1, 0)
+    assert await runner.run("user", pause, 0) == 0
 
 
 async def test_a_process_pool_call_past_its_time_limit_is_503(
     one_process: ProcessPoolExecutor,
 ) -> None:
-    runner = ProcessPoolRunner(one_process, max_pending=2, timeout=0.2)
+    runner = ProcessPoolRunner(one_process, max_pending=2, timeout=0.2, max_per_caller=1)
     with pytest.raises(ServiceUnavailableError, match="took too long"):
-        await runner.run(pause, 1.0)
+        await runner.run("user", pause, 1.0)
+    # The caller's slot came back with the 503: its next call waits for the busy process (and
+    # times out behind it) instead of being refused as one too many.
+    with pytest.raises(ServiceUnavailableError, match="took too long"):
+        await runner.run("user", pause, 0)
 
 
 def test_sentence_counting_is_linear_in_a_run_of_punctuation() -> None:

@@ -55,7 +55,10 @@ async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             stack, "process_pool", lambda: process_pool.shutdown_process_pool(state.process_pool)
         )
         state.process_pool_runner = process_pool.ProcessPoolRunner(
-            state.process_pool, settings.process_pool_max_pending, settings.process_pool_timeout
+            state.process_pool,
+            max_pending=settings.process_pool_max_pending,
+            timeout=settings.process_pool_timeout,
+            max_per_caller=settings.process_pool_max_per_caller,
         )
 
         state.http_client = create_http_client(settings)

@@ -146,9 +146,11 @@ class Settings(BaseSettings):
     # slot before it is answered 503.
     password_hash_concurrency: int = Field(default=4, ge=1, le=64)
     password_hash_wait_seconds: PositiveSeconds = 5.0
-    # Calls waiting for or running in the process pool (503 beyond it), and how long one may take.
+    # Calls waiting for or running in the process pool (503 beyond it), how long one may take,
+    # and how many of them one user may have (429 beyond it).
     process_pool_max_pending: int = Field(default=8, ge=1, le=10_000)
     process_pool_timeout: PositiveSeconds = 10.0
+    process_pool_max_per_caller: int = Field(default=2, ge=1, le=10_000)
 {%- if cookiecutter.include_celery == 'y' %}
     # Jobs a user may have queued or running at once (429 beyond it), runs a job gets before it
     # is failed (a job that kills its worker is not retried forever), near-duplicate pairs a

@@ -43,11 +43,14 @@ async def read_post(post: OwnedPost) -> dict[str, Any]:
     "/{post_id}/analysis",
     response_model=PostAnalysis,
     summary="Text statistics for a post, computed in the process pool",
-    responses={**OWNED, **error_responses(status.HTTP_503_SERVICE_UNAVAILABLE)},
+    responses={
+        **OWNED,
+        **error_responses(status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE),
+    },
 )
 async def analyse_post(post: OwnedPost, process_pool: ProcessPool) -> dict[str, Any]:
     # S3: CPU-bound, so neither awaited on the loop nor threaded (the GIL): another process.
-    stats = await process_pool.run(analyse_text, post["body"])
+    stats = await process_pool.run(post["author_id"], analyse_text, post["body"])
     return {
         **stats,
         "top_words": [{"word": word, "count": count} for word, count in stats["top_words"]],
