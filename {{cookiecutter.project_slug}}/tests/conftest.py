@@ -1,9 +1,11 @@
 """Fixtures for tests against real services.
 
 Each test session creates its own PostgreSQL database (unique name, dropped at the end) on the
-server named by DATABASE_URL and migrates it to head; every test ends by emptying the tables, so
-tests never see each other's rows. Redis is the one at REDIS_URL. Both are read through `Settings`, so a
-`.env` file or environment variables work as they do for the app. An unreachable service fails
+server named by DATABASE_URL and migrates it to head; every test ends by emptying every table
+in it (found in the catalog, so a new domain's tables need no list), so tests never see each
+other's rows. Redis is the one at REDIS_URL; each test deletes the rate-limit keys it made{% if cookiecutter.include_celery == 'y' %}, and
+the session deletes its Celery queue{% endif %}. Both are read through `Settings`, so a `.env` file or
+environment variables work as they do for the app. An unreachable service fails
 the session with a message saying which one and how to start it; nothing is skipped.
 
 Every test runs under `blocking_guard`: a blocking call on the event loop under this package's
@@ -37,6 +39,9 @@ from pydantic import PostgresDsn
 from redis.asyncio import Redis
 
 import {{ cookiecutter.project_slug }}
+{%- if cookiecutter.include_celery == 'y' %}
+from {{ cookiecutter.project_slug }}.core.celery import create_celery
+{%- endif %}
 from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 {%- if cookiecutter.include_celery == 'y' %}
@@ -68,7 +73,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = str(Path({{ cookiecutter.project_slug }}.__file__).parent)
-TABLES = "users, posts, audit_events{% if cookiecutter.include_celery == 'y' %}, jobs{% endif %}"
+# Every table of the app: a new domain's tables are emptied between tests without a list to edit.
+APP_TABLES = """
+    SELECT quote_ident(tablename) FROM pg_tables
+    WHERE schemaname = current_schema() AND tablename <> 'alembic_version'
+"""
 
 
 def with_database(url: str, name: str) -> str:
@@ -140,8 +149,8 @@ async def scratch_database(server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def base_settings() -> Settings:
-    return Settings(
+def base_settings() -> {% if cookiecutter.include_celery == 'y' %}Iterator[Settings]{% else %}Settings{% endif %}:
+    settings = Settings(
         environment=Environment.TEST,
         log_format="json",  # whatever .env says: `log_events` reads the lines back
 {%- if cookiecutter.include_celery == 'y' %}
@@ -156,6 +165,18 @@ def base_settings() -> Settings:
         jobs_max_active_per_user=1000,
 {%- endif %}
     )
+{%- if cookiecutter.include_celery == 'y' %}
+    yield settings
+    # The session's queue goes with it: its messages and, on Redis, kombu's bindings for it.
+    celery = create_celery(settings)
+    with celery.connection_for_write() as connection:
+        queue = celery.amqp.queues[settings.celery_queue](connection.default_channel)
+        queue.declare()  # so that this channel knows its bindings, which `delete` removes too
+        queue.delete()
+        queue.exchange.delete()
+{%- else %}
+    return settings
+{%- endif %}
 
 
 @pytest.fixture(scope="session")
@@ -184,19 +205,28 @@ async def redis_reachable(base_settings: Settings) -> None:
 async def settings(
     base_settings: Settings, database_url: str, redis_reachable: None
 ) -> AsyncIterator[Settings]:
-    yield base_settings.model_copy(
+    settings = base_settings.model_copy(
         update={
             "database_url": PostgresDsn(database_url),
             # Rate-limit counters of its own: Redis is shared with other tests and other runs.
             "rate_limit_key_prefix": f"{{ cookiecutter.project_slug }}-test-{uuid4().hex}",
         }
     )
+    yield settings
     # Truncate rather than roll back: background tasks and pooled connections commit on their own.
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+        tables = [row[0] for row in await conn.fetch(APP_TABLES)]
+        await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     finally:
         await conn.close()
+    redis = Redis.from_url(str(settings.redis_url))
+    try:  # the test's rate-limit counters (they would expire, but only after an hour)
+        keys = [key async for key in redis.scan_iter(match=f"{settings.rate_limit_key_prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
 
 
 @asynccontextmanager

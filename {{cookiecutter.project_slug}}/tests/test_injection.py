@@ -15,7 +15,7 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
-from tests.conftest import TABLES, ClientFactory
+from tests.conftest import APP_TABLES, ClientFactory
 
 PAYLOADS = [
     "'; DROP TABLE users; --",
@@ -63,10 +63,11 @@ async def client(settings: Settings, client_for: ClientFactory) -> AsyncIterator
 
 
 async def row_counts(db: asyncpg.Connection) -> dict[str, int]:
-    """Rows per table; raises if a table is gone."""
+    """Rows per table of the app; raises if a table is gone."""
+    tables = [row[0] for row in await db.fetch(APP_TABLES)]
     return {
-        table: await db.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
-        for table in TABLES.split(", ")
+        table: await db.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - catalog names
+        for table in tables
     }
 
 
