@@ -29,6 +29,9 @@ import pytest
 from tests import services
 from tests.conftest import render_cookiecutter, run
 
+# Slow: renders projects and runs their checks; `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 COMMAND = ["uv", "run", "--group", "embedded", "python", "tools/embedded_services.py"]
 MACHINE = {
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/my_service",

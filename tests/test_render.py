@@ -75,6 +75,7 @@ def test_mypy_strict_is_clean_as_rendered(project: Path) -> None:
     assert "strict = true" in (project / "pyproject.toml").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("project", ROWS, indirect=True)
 def test_generated_test_suite_passes(project: Path) -> None:
     require_broker(project)

@@ -16,6 +16,9 @@ import pytest
 
 from tests.conftest import render_cookiecutter
 
+# Slow: renders projects and runs their checks; `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 SLUG = "my_service"
 PKG = f"src/{SLUG}"
 
@@ -118,7 +121,7 @@ VIOLATIONS = {
         expect="TID251",
     ),
     "ruff-banned-testclient": Violation(
-        "tests/test_docs.py",
+        "tests/api/core/test_docs.py",
         "import pytest",
         "from fastapi.testclient import TestClient  # noqa: F401",
         check="ruff",

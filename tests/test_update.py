@@ -20,6 +20,9 @@ from cookiecutter.main import cookiecutter
 from tests.conftest import run
 from tests.matrix import TEMPLATE
 
+# Slow: renders projects and runs their checks; `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 SLUG = "my_service"
 TREE = "{{cookiecutter.project_slug}}"
 IDENTITY = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
@@ -309,5 +312,5 @@ def test_a_project_from_before_the_core_layout_follows_the_changelog_steps(
     assert_project_checks_pass(
         project,
         ["uv", "run", "python", "tools/rule_guard.py", "src", "tools"],
-        ["uv", "run", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_config.py"],
+        ["uv", "run", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit/test_config.py"],
     )

@@ -16,23 +16,17 @@ import asyncio
 import json
 import socket
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
+{%- if cookiecutter.include_celery == 'y' %}
 from pathlib import Path
+{%- endif %}
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from asgi_lifespan import LifespanManager
 from blockbuster import BlockingError, blockbuster_ctx
-from fastapi import FastAPI
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from pydantic import PostgresDsn
@@ -43,13 +37,17 @@ import {{ cookiecutter.project_slug }}
 from {{ cookiecutter.project_slug }}.core.celery import create_celery
 {%- endif %}
 from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
-from {{ cookiecutter.project_slug }}.main import create_app
-{%- if cookiecutter.include_celery == 'y' %}
 
-from tests.workers import WorkerProcess, start_worker
+from tests.helpers.apps import ClientFactory, running_client
+from tests.helpers.blocking import TOLERATED_BLOCKING, BlockingCalls
+from tests.helpers.database import APP_TABLES, migrate, scratch_database, without_password
+from tests.helpers.logs import LogEvents
+from tests.helpers.users import DEFAULT_PASSWORD, SignedUpUser, UserFactory
+{%- if cookiecutter.include_celery == 'y' %}
+from tests.helpers.workers import WorkerProcess, start_worker
 {%- endif %}
 
-# Fuzzing (tests/test_fuzz.py): a few examples per operation in every run; `make fuzz` loads the
+# Fuzzing (tests/system/test_fuzz.py): a few examples per operation in every run; `make fuzz` loads the
 # "fuzz" profile (--hypothesis-profile=fuzz) to search longer. Loaded before tests are collected.
 # The app and its client are set up once per operation, not per example, hence the health check.
 hypothesis_settings.register_profile(
@@ -65,33 +63,9 @@ hypothesis_settings.load_profile("quick")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    # Soak (tests/test_soak.py): short in every run; `make soak` runs the long version.
+    # Soak (tests/system/test_soak.py): short in every run; `make soak` runs the long version.
     parser.addoption("--soak-seconds", type=float, default=3.0, help="soak duration (s)")
     parser.addoption("--soak-connections", type=int, default=10, help="concurrent clients")
-
-
-ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_DIR = str(Path({{ cookiecutter.project_slug }}.__file__).parent)
-# Every table of the app: a new domain's tables are emptied between tests without a list to edit.
-APP_TABLES = """
-    SELECT quote_ident(tablename) FROM pg_tables
-    WHERE schemaname = current_schema() AND tablename <> 'alembic_version'
-"""
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
-
-
-LogEvents = Callable[[str], list[dict[str, Any]]]
 
 
 @pytest.fixture
@@ -109,43 +83,6 @@ def log_events(capsys: pytest.CaptureFixture[str]) -> LogEvents:
         return [event for event in parsed if event.get("event") == name]
 
     return events
-
-
-def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
-    """Run Alembic against `url`, exactly as `make migrate` does (call it off the event loop)."""
-    config = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = url
-    if down:
-        command.downgrade(config, revision)
-    else:
-        command.upgrade(config, revision)
-
-
-@asynccontextmanager
-async def scratch_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty database on the server of `server_url`, dropped afterwards."""
-    admin_url = with_database(server_url, "postgres")
-    name = f"{{ cookiecutter.project_slug }}_test_{uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(admin_url, timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {without_password(admin_url)} ({exc!r}). Start it "
-            "(for example `docker compose up -d postgres`) or point DATABASE_URL at a server.",
-            pytrace=False,
-        )
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield with_database(server_url, name)
-    finally:
-        admin = await asyncpg.connect(admin_url, timeout=5)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 @pytest.fixture(scope="session")
@@ -229,21 +166,6 @@ async def settings(
         await redis.aclose()
 
 
-@asynccontextmanager
-async def running_client(
-    settings: Settings, configure: Callable[[FastAPI], None] | None = None
-) -> AsyncIterator[httpx.AsyncClient]:
-    """Build an app, run its lifespan, and yield an async client talking to it in-process."""
-    app = create_app(settings)
-    if configure is not None:
-        configure(app)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
-    ):
-        yield client
-
-
 @pytest.fixture
 def client_for() -> ClientFactory:
     """`async with client_for(settings, configure) as client:` for tests that need other settings."""
@@ -280,18 +202,6 @@ async def silent_port() -> AsyncIterator[int]:
     await server.wait_closed()
 
 
-@dataclass(frozen=True)
-class SignedUpUser:
-    id: str
-    email: str
-    password: str
-    headers: dict[str, str]
-
-
-UserFactory = Callable[..., Awaitable[SignedUpUser]]
-DEFAULT_PASSWORD = "correct horse 42"
-
-
 @pytest.fixture
 def make_user(client: httpx.AsyncClient) -> UserFactory:
     """Sign a user up through the API and log them in; returns their id and auth headers."""
@@ -323,89 +233,6 @@ def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
 {%- endif %}
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-    """Wait until `check()` is true: for state that offers nothing to await (rows, log records)."""
-    async with asyncio.timeout(timeout_s):
-        while not await check():  # noqa: ASYNC110 - polling external state on purpose
-            await asyncio.sleep(0.02)
-
-
-@asynccontextmanager
-async def serve(app: object) -> AsyncIterator[str]:
-    """Run an ASGI app under a real uvicorn server on a free loopback port; yield its base URL.
-
-    Needed where in-process transports fall short: httpx's ASGITransport returns only after the
-    whole ASGI call, background tasks included, so "the client does not wait" needs a socket.
-    """
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))  # type: ignore[arg-type]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(30):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-WRITES = ("io.TextIOWrapper.write", "io.BufferedWriter.write")
-# Blocking calls inside library functions that the runtime guard lets through, and why. Each
-# entry: how the library file's path ends, the function, and blockbuster's names for the calls
-# it may make there (None: any).
-TOLERATED_BLOCKING: list[tuple[str, str, tuple[str, ...] | None]] = [
-    # Log handlers write each line synchronously. Ours writes to stderr (S14), which blockbuster
-    # lets through by default: a write to a pipe waits only if the log reader stalls. pytest
-    # adds a handler of its own that writes to os.devnull; this lets it through too. A handler
-    # writing to a file or a socket would also pass unseen: put a QueueHandler in front of it.
-    ("logging/__init__.py", "emit", WRITES),
-    # asyncpg reads libpq's files (~/.pgpass, ~/.postgresql/) while it parses the parameters of
-    # a new connection: a few stats of local files per connection, not per query.
-    ("asyncpg/connect_utils.py", "_parse_connect_dsn_and_args", None),
-    # redis-py reads its own version (package metadata on disk) for each new connection.
-    ("redis/utils.py", "get_lib_version", None),
-    # pydantic looks up email-validator's installed version (package metadata on disk) whenever
-    # it builds a schema for EmailStr; within a request, only while /openapi.json is built.
-    ("pydantic/networks.py", "import_email_validator", None),
-    # FastAPI looks up an endpoint's source file (for error messages) once, then caches it.
-    ("fastapi/routing.py", "_extract_endpoint_context", None),
-    # sentry-sdk (only with SENTRY_DSN set): `init` looks at the working directory and host
-    # once per process, in create_app, before the first request; an error event is built on
-    # the thread that logged the error, resolving file paths and reading source lines, which
-    # linecache keeps after the first read of each file. Sending happens on the SDK's thread.
-    ("sentry_sdk/_init_implementation.py", "_init", None),
-    ("sentry_sdk/utils.py", "event_from_exception", None),
-    ("sentry_sdk/utils.py", "_get_installed_modules", None),
-]
-
-
-@dataclass
-class BlockingCalls:
-    """The blocking calls the runtime guard caught during one test, with how each was reached."""
-
-    caught: list[tuple[str, list[traceback.FrameSummary]]] = field(default_factory=list)
-
-    def take(self) -> list[str]:
-        """The calls caught so far, forgotten afterwards: for a test that blocks on purpose."""
-        messages = [message for message, _ in self.caught]
-        self.caught.clear()
-        return messages
-
-    def report(self) -> str:
-        lines = ["Blocking call on the event loop (S1; RULES.md, 'When the runtime guard fires')"]
-        for message, stack in self.caught:
-            ours = [i for i, frame in enumerate(stack) if frame.filename.startswith(PACKAGE_DIR)]
-            start = ours[-1] if ours else max(0, len(stack) - 10)
-            lines.append(f"  {message}, from:")
-            lines.extend(f"    {f.filename}:{f.lineno} in {f.name}" for f in stack[start:])
-        return "\n".join(lines)
-
-
 @pytest.fixture(autouse=True)
 def blocking_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[BlockingCalls]:
     """S1 at run time: a blocking call on the event loop fails the test that made it.
@@ -427,7 +254,7 @@ def blocking_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[BlockingCalls]:
             calls.caught.append((str(self), traceback.extract_stack()[:-2]))
 
     # blockbuster raises whatever its module calls BlockingError at the moment of the call. That
-    # is an implementation detail: if an upgrade changes it, tests/test_event_loop.py fails.
+    # is an implementation detail: if an upgrade changes it, tests/api/core/test_event_loop.py fails.
     monkeypatch.setattr("blockbuster.blockbuster.BlockingError", RecordedBlockingError)
     with blockbuster_ctx({{ cookiecutter.project_slug }}) as detector:
         for path, function, names in TOLERATED_BLOCKING:

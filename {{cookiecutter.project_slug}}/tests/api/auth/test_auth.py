@@ -1,0 +1,245 @@
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import asyncpg
+import httpx
+import jwt
+import pytest
+from argon2 import PasswordHasher, extract_parameters
+
+from {{ cookiecutter.project_slug }}.core.settings import Settings
+
+from tests.helpers.users import DEFAULT_PASSWORD, UserFactory
+
+SIGNUP = {"email": "Ada@Example.com", "password": "analytical engine 1843", "displayName": "Ada"}
+
+
+async def count_users(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM users")
+    finally:
+        await conn.close()
+    return count
+
+
+async def test_signup_creates_an_account_and_hides_the_hash(client: httpx.AsyncClient) -> None:
+    response = await client.post("/auth/signup", json=SIGNUP)
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "email", "displayName", "createdAt"}
+    assert body["email"] == "ada@example.com"  # normalised
+    assert body["displayName"] == "Ada"
+
+
+async def stored_hash(database_url: str, email: str) -> str:
+    conn = await asyncpg.connect(database_url)
+    try:
+        password_hash: str = await conn.fetchval(
+            "SELECT password_hash FROM users WHERE lower(email) = lower($1)", email
+        )
+    finally:
+        await conn.close()
+    return password_hash
+
+
+async def test_passwords_are_hashed_in_one_lane_at_full_cost(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    # One lane keeps a hash on one core (README, "CPU priority"); memory and passes stay at
+    # argon2-cffi's defaults, so the work for an attacker does not shrink.
+    assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
+    parameters = extract_parameters(await stored_hash(database_url, SIGNUP["email"]))
+    defaults = PasswordHasher()
+    assert parameters.parallelism == 1
+    assert parameters.memory_cost == defaults.memory_cost
+    assert parameters.time_cost == defaults.time_cost
+
+
+async def test_hashes_made_with_four_lanes_still_log_in(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
+    old_hash = PasswordHasher(parallelism=4).hash(SIGNUP["password"])
+    conn = await asyncpg.connect(database_url)
+    try:
+        updated = await conn.execute(
+            "UPDATE users SET password_hash = $1 WHERE lower(email) = lower($2)",
+            old_hash,
+            SIGNUP["email"],
+        )
+    finally:
+        await conn.close()
+    assert updated == "UPDATE 1"
+    login = {"username": SIGNUP["email"], "password": SIGNUP["password"]}
+    assert (await client.post("/auth/token", data=login)).status_code == 200
+    wrong = {**login, "password": "not-the-password-1"}
+    assert (await client.post("/auth/token", data=wrong)).status_code == 401
+
+
+async def test_duplicate_email_is_409_and_writes_no_second_row(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
+    again = await client.post("/auth/signup", json={**SIGNUP, "email": "ADA@example.COM"})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "email_taken"
+    assert await count_users(database_url) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "loc"),
+    [
+        ({"email": "not-an-email"}, ["body", "email"]),
+        ({"password": "short1"}, ["body", "password"]),
+        ({"password": "onlyletters-no-digits"}, ["body", "password"]),
+        ({"password": "1111111111111a"}, ["body", "password"]),
+        ({"password": "x1" * 65}, ["body", "password"]),
+        ({"displayName": ""}, ["body", "displayName"]),
+        ({"displayName": "x" * 51}, ["body", "displayName"]),
+        ({"displayName": 42}, ["body", "displayName"]),
+        ({"displayName": "Ada\x00"}, ["body", "displayName"]),
+        ({"isAdmin": True}, ["body", "isAdmin"]),
+    ],
+)
+async def test_invalid_signup_is_422_and_writes_nothing(
+    client: httpx.AsyncClient, database_url: str, change: dict[str, object], loc: list[str]
+) -> None:
+    response = await client.post("/auth/signup", json={**SIGNUP, **change})
+    assert response.status_code == 422
+    assert loc in [detail["loc"] for detail in response.json()["error"]["details"]]
+    assert await count_users(database_url) == 0
+
+
+async def test_missing_fields_are_each_reported(client: httpx.AsyncClient) -> None:
+    response = await client.post("/auth/signup", json={})
+    locs = [detail["loc"] for detail in response.json()["error"]["details"]]
+    assert sorted(locs) == [["body", "displayName"], ["body", "email"], ["body", "password"]]
+
+
+async def test_login_returns_a_bearer_token(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user = await make_user(email="grace@example.com")
+    response = await client.post(
+        "/auth/token", data={"username": "Grace@Example.com", "password": user.password}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 30 * 60
+    me = await client.get("/users/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["email"] == "grace@example.com"
+
+
+async def test_wrong_password_and_unknown_email_look_the_same(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user = await make_user()
+    wrong = await client.post(
+        "/auth/token", data={"username": user.email, "password": "wrong password 1"}
+    )
+    unknown = await client.post(
+        "/auth/token", data={"username": "nobody@example.com", "password": DEFAULT_PASSWORD}
+    )
+    # A NUL cannot be stored, so no account has one: unknown as well, not a database error.
+    impossible = await client.post(
+        "/auth/token", data={"username": "no\x00body@example.com", "password": DEFAULT_PASSWORD}
+    )
+    for response in (wrong, unknown, impossible):
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["error"]["code"] == "invalid_credentials"
+    assert wrong.json()["error"]["message"] == unknown.json()["error"]["message"]
+
+
+def forged(settings: Settings, **claims: object) -> str:
+    now = datetime.now(UTC)
+    payload = {
+        "sub": str(uuid4()),
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "type": "access",
+        **claims,
+    }
+    return jwt.encode(payload, settings.signing_key, algorithm="HS256")
+
+
+def bad_tokens(settings: Settings, user_id: str) -> dict[str, str]:
+    past = datetime.now(UTC) - timedelta(hours=1)
+    return {
+        "malformed": "not-a-jwt",
+        "expired": forged(settings, sub=user_id, iat=past - timedelta(minutes=5), exp=past),
+        "wrong signature": jwt.encode(
+            {
+                "sub": user_id,
+                "type": "access",
+                "iat": datetime.now(UTC),
+                "exp": datetime.now(UTC) + timedelta(minutes=5),
+            },
+            "another-key-that-is-long-enough-32b",
+            algorithm="HS256",
+        ),
+        "alg none": jwt.encode(
+            {
+                "sub": user_id,
+                "type": "access",
+                "iat": datetime.now(UTC),
+                "exp": datetime.now(UTC) + timedelta(minutes=5),
+            },
+            None,
+            algorithm="none",
+        ),
+        "wrong type": forged(settings, sub=user_id, type="refresh"),
+        "sub not a uuid": forged(settings, sub="42"),
+        "no such user": forged(settings),
+        "missing exp": jwt.encode(
+            {"sub": user_id, "type": "access", "iat": datetime.now(UTC)},
+            settings.signing_key,
+            algorithm="HS256",
+        ),
+    }
+
+
+async def test_every_kind_of_bad_token_is_401(
+    client: httpx.AsyncClient, make_user: UserFactory, settings: Settings
+) -> None:
+    user = await make_user()
+    for case, token in bad_tokens(settings, user.id).items():
+        response = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, case
+        assert response.headers["www-authenticate"] == "Bearer", case
+        assert response.json()["error"]["code"] == "invalid_token", case
+
+
+async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.get("/users/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+async def test_a_password_is_kept_exactly_as_sent(client: httpx.AsyncClient) -> None:
+    # Spaces at either end are part of the password: sign-up, login and a change agree on it.
+    padded = "  correct horse 42  "
+    signup = await client.post(
+        "/auth/signup", json={"email": "pad@example.com", "password": padded, "displayName": "P"}
+    )
+    assert signup.status_code == 201
+    stripped = await client.post(
+        "/auth/token", data={"username": "pad@example.com", "password": padded.strip()}
+    )
+    exact = await client.post(
+        "/auth/token", data={"username": "pad@example.com", "password": padded}
+    )
+    assert (stripped.status_code, exact.status_code) == (401, 200)
+
+
+async def test_a_password_change_follows_the_sign_up_rules(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user = await make_user()
+    weak = await client.patch("/users/me", json={"password": "aaaaaaaaaaaa"}, headers=user.headers)
+    empty = await client.patch("/users/me", json={}, headers=user.headers)
+    assert (weak.status_code, empty.status_code) == (422, 422)
+    assert weak.json()["error"]["details"][0]["loc"] == ["body", "password"]

@@ -1,0 +1,386 @@
+"""What one client may send or start, in-process: each limit refuses in the common error shape
+and loses nothing. tests/system/test_abuse.py sends the same attacks to a real server."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import asyncpg
+import httpx
+import jwt
+import pytest
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+
+from {{ cookiecutter.project_slug }}.auth import security
+from {{ cookiecutter.project_slug }}.auth.dependencies import MAX_TOKEN_LENGTH
+from {{ cookiecutter.project_slug }}.core.errors import MAX_ERROR_DETAILS, ServiceUnavailableError
+from {{ cookiecutter.project_slug }}.core.observability import MAX_LOGGED_PATH, loggable
+from {{ cookiecutter.project_slug }}.core.process_pool import (
+    ProcessPoolRunner,
+    TooManyCallsError,
+    create_process_pool,
+)
+from {{ cookiecutter.project_slug }}.core.settings import Settings
+from {{ cookiecutter.project_slug }}.posts.analysis import analyse_text
+
+from tests.helpers.apps import ClientFactory
+from tests.helpers.logs import LogEvents
+from tests.helpers.pool_functions import pause
+from tests.helpers.users import DEFAULT_PASSWORD, UserFactory
+
+SIGNUP = {"email": "ada@example.com", "password": DEFAULT_PASSWORD, "displayName": "Ada"}
+
+
+def add_echo_route(app: FastAPI) -> None:
+    router = APIRouter(prefix="/test")
+
+    @router.post("/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"received": len(await request.body())}
+
+    app.include_router(router)
+
+
+async def user_count(settings: Settings) -> int:
+    conn = await asyncpg.connect(str(settings.database_url))
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM users")
+    finally:
+        await conn.close()
+    return count
+
+
+# --- Request bodies
+
+
+async def test_a_body_over_the_limit_is_413_before_it_is_parsed(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    small = settings.model_copy(update={"max_request_body_bytes": 2048})
+    async with client_for(small) as client:
+        response = await client.post("/auth/signup", json={**SIGNUP, "displayName": "A" * 4000})
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "content_too_large"
+    assert error["message"] == "The request body is larger than 2048 bytes."
+    assert error["requestId"] == response.headers["x-request-id"]
+    assert await user_count(settings) == 0
+
+
+async def test_a_streamed_body_over_the_limit_is_413_as_it_crosses_it(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    small = settings.model_copy(update={"max_request_body_bytes": 2048})
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked
+        for _ in range(100):
+            yield b"x" * 1000
+
+    async with client_for(small, add_echo_route) as client:
+        response = await client.post("/test/echo", content=chunks())
+        within = await client.post("/test/echo", content=b"y" * 2048)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "content_too_large"
+    assert within.json() == {"received": 2048}
+
+
+async def test_a_body_that_trickles_in_is_408(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    impatient = settings.model_copy(update={"request_body_timeout": 0.3})
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b"x"
+            await asyncio.sleep(0.1)
+
+    async with client_for(impatient, add_echo_route) as client:
+        started = time.monotonic()
+        response = await client.post("/test/echo", content=trickle())
+        elapsed = time.monotonic() - started
+    assert response.status_code == 408
+    assert response.json()["error"]["code"] == "request_timeout"
+    assert elapsed < 2.0  # cut off, not read to the end (20 chunks take 2 s)
+
+
+async def test_thousands_of_unknown_keys_are_one_error(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    body = {**SIGNUP, **{f"k{i}": 0 for i in range(20_000)}}
+    async with client_for(settings) as client:
+        response = await client.post("/auth/signup", json=body)
+        a_few = await client.post("/auth/signup", json={**SIGNUP, "isAdmin": True})
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert detail["loc"] == ["body"]
+    assert "20003 keys" in detail["message"]
+    # A few unknown keys are named one by one, as before.
+    assert [d["loc"] for d in a_few.json()["error"]["details"]] == [["body", "isAdmin"]]
+    assert await user_count(settings) == 0
+
+
+def add_list_route(app: FastAPI) -> None:
+    router = APIRouter(prefix="/test")
+
+    @router.post("/numbers")
+    async def numbers(values: list[int]) -> dict[str, int]:
+        return {"count": len(values)}
+
+    app.include_router(router)
+
+
+async def test_thousands_of_errors_get_a_short_answer(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    async with client_for(settings, add_list_route) as client:
+        response = await client.post("/test/numbers", json=["x"] * 5000)
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert len(details) == MAX_ERROR_DETAILS + 1
+    assert all(d["type"] == "int_parsing" for d in details[:MAX_ERROR_DETAILS])
+    assert details[-1] == {
+        "loc": [],
+        "message": f"{5000 - MAX_ERROR_DETAILS} more errors not shown",
+        "type": "too_many_errors",
+    }
+    assert len(response.content) < 10_000
+
+
+# --- Tokens
+
+
+async def test_an_oversized_token_is_refused_before_it_is_decoded(
+    client: httpx.AsyncClient, make_user: UserFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await make_user()
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    huge = "e" * (MAX_TOKEN_LENGTH + 1)
+    response = await client.get("/users/me", headers={"Authorization": f"Bearer {huge}"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_token"
+    assert decoded == []
+    assert (await client.get("/users/me", headers=user.headers)).status_code == 200
+    assert len(decoded) == 1  # a token of ordinary size is decoded as before
+
+
+# --- Password hashing
+
+
+async def test_hashing_beyond_its_slots_waits_then_answers_503(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    one_slot = settings.model_copy(
+        update={"password_hash_concurrency": 1, "password_hash_wait_seconds": 0.05}
+    )
+    async with client_for(one_slot) as client:
+        signups = [
+            client.post("/auth/signup", json={**SIGNUP, "email": f"u{i}@example.com"})
+            for i in range(4)
+        ]
+        responses = await asyncio.gather(*signups)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses[0] == 201  # the first got the slot
+    refused = [r for r in responses if r.status_code == 503]
+    assert refused, statuses
+    for response in refused:
+        assert response.json()["error"]["code"] == "service_unavailable"
+        assert response.headers["retry-after"] == "1"
+    assert await user_count(settings) == statuses.count(201)
+
+
+async def test_no_database_connection_is_held_while_a_password_hashes(
+    settings: Settings, client_for: ClientFactory, make_user: UserFactory
+) -> None:
+    # A pool of one connection: sign-ups and logins hashing at once must leave it free.
+    reader = await make_user()
+    tiny = settings.model_copy(update={"db_pool_min_size": 1, "db_pool_max_size": 1})
+    async with client_for(tiny) as client:
+        signups = [
+            client.post("/auth/signup", json={**SIGNUP, "email": f"h{i}@example.com"})
+            for i in range(3)
+        ]
+        login = client.post(
+            "/auth/token", data={"username": reader.email, "password": DEFAULT_PASSWORD}
+        )
+        reads = [client.get("/users/me", headers=reader.headers) for _ in range(5)]
+        responses = await asyncio.gather(*signups, login, *reads)
+    assert [r.status_code for r in responses] == [201, 201, 201, 200] + [200] * 5
+
+
+async def test_a_taken_email_is_refused_before_any_hashing(
+    client: httpx.AsyncClient, make_user: UserFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await make_user()
+    hashed: list[str] = []
+    real_hash = security.PasswordHashing.hash
+
+    async def counting_hash(self: security.PasswordHashing, password: str) -> str:
+        hashed.append(password)
+        return await real_hash(self, password)
+
+    monkeypatch.setattr(security.PasswordHashing, "hash", counting_hash)
+    response = await client.post("/auth/signup", json={**SIGNUP, "email": user.email})
+    assert response.status_code == 409
+    assert hashed == []
+
+
+async def test_sign_ups_are_limited_per_address_and_overall(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    limited = settings.model_copy(update={"signup_max_per_address": 2, "signup_max_overall": 1000})
+    async with client_for(limited) as client:
+        statuses = [
+            (await client.post("/auth/signup", json={**SIGNUP, "email": f"s{i}@example.com"}))
+            for i in range(3)
+        ]
+    assert [r.status_code for r in statuses] == [201, 201, 429]
+    refused = statuses[-1]
+    assert refused.json()["error"]["code"] == "too_many_requests"
+    assert int(refused.headers["retry-after"]) > 0
+    assert await user_count(settings) == 2
+
+    everyone = settings.model_copy(update={"signup_max_per_address": 1000, "signup_max_overall": 1})
+    async with client_for(everyone) as client:
+        first = await client.post("/auth/signup", json={**SIGNUP, "email": "o1@example.com"})
+        second = await client.post("/auth/signup", json={**SIGNUP, "email": "o2@example.com"})
+    assert (first.status_code, second.status_code) == (201, 429)
+
+
+# --- The process pool
+
+
+@pytest.fixture
+async def one_process() -> AsyncIterator[ProcessPoolExecutor]:
+    executor = await asyncio.to_thread(create_process_pool, 1, 0)
+    yield executor
+    await asyncio.to_thread(executor.shutdown)
+
+
+async def test_a_full_process_pool_answers_503_at_once(one_process: ProcessPoolExecutor) -> None:
+    runner = ProcessPoolRunner(one_process, max_pending=1, timeout=10, max_per_caller=5)
+    busy = asyncio.create_task(runner.run("first user", pause, 0.5))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailableError):
+        await runner.run("second user", pause, 0)
+    assert time.monotonic() - started < 0.1
+    assert await busy == 0.5
+    assert await runner.run("second user", pause, 0) == 0  # the slot is free again
+
+
+async def test_one_caller_cannot_take_every_process_pool_slot(
+    one_process: ProcessPoolExecutor,
+) -> None:
+    runner = ProcessPoolRunner(one_process, max_pending=4, timeout=10, max_per_caller=2)
+    hog = [asyncio.create_task(runner.run("hog", pause, 0.3)) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(TooManyCallsError) as refused:
+        await runner.run("hog", pause, 0)
+    assert refused.value.status_code == 429
+    assert refused.value.headers == {"Retry-After": "1"}
+    # Another user still gets a slot while the first one is at its limit.
+    assert await runner.run("someone else", pause, 0) == 0
+    assert await asyncio.gather(*hog) == [0.3, 0.3]
+    assert await runner.run("hog", pause, 0) == 0  # its calls ended, so it may start again
+
+
+async def test_a_failed_call_gives_its_caller_slot_back(one_process: ProcessPoolExecutor) -> None:
+    runner = ProcessPoolRunner(one_process, max_pending=2, timeout=10, max_per_caller=1)
+    with pytest.raises(ZeroDivisionError):
+        await runner.run("user", divmod, 1, 0)
+    assert await runner.run("user", pause, 0) == 0
+
+
+async def test_a_process_pool_call_past_its_time_limit_is_503(
+    one_process: ProcessPoolExecutor,
+) -> None:
+    runner = ProcessPoolRunner(one_process, max_pending=2, timeout=0.2, max_per_caller=1)
+    with pytest.raises(ServiceUnavailableError, match="took too long"):
+        await runner.run("user", pause, 1.0)
+    # The caller's slot came back with the 503: its next call waits for the busy process (and
+    # times out behind it) instead of being refused as one too many.
+    with pytest.raises(ServiceUnavailableError, match="took too long"):
+        await runner.run("user", pause, 0)
+
+
+def test_sentence_counting_is_linear_in_a_run_of_punctuation() -> None:
+    def seconds(text: str) -> float:
+        started = time.perf_counter()
+        analyse_text(text)
+        return time.perf_counter() - started
+
+    plain = "word " * 4000
+    crafted = "word " + "!" * 20_000 + "x"
+    assert analyse_text("Hi!! there. Bye?! x")["sentence_count"] == 3
+    # Against the same length of ordinary text: the quadratic pattern took hundreds of times
+    # as long; linear stays within a small factor.
+    assert seconds(crafted) < 20 * max(seconds(plain), 1e-4)
+
+
+# --- What the logs carry
+
+
+def test_logged_paths_are_bounded_and_escape_control_characters() -> None:
+    assert loggable("/posts/1") == "/posts/1"
+    assert loggable("/a\x1b[31mred\x1b[0m") == "/a\\x1b[31mred\\x1b[0m"
+    long = loggable("/" + "p" * 10_000)
+    assert len(long) == MAX_LOGGED_PATH + 3
+    assert long.endswith("...")
+
+
+async def sign_up_and_log_in(client: httpx.AsyncClient, email: str) -> tuple[str, dict[str, str]]:
+    signed_up = await client.post("/auth/signup", json={**SIGNUP, "email": email})
+    token = await client.post("/auth/token", data={"username": email, "password": DEFAULT_PASSWORD})
+    return signed_up.json()["id"], {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+async def test_the_access_line_names_the_client_and_the_user(
+    settings: Settings, client_for: ClientFactory, log_events: LogEvents
+) -> None:
+    async with client_for(settings) as client:
+        user_id, headers = await sign_up_and_log_in(client, "seen@example.com")
+        await client.get("/users/me", headers=headers)
+        await client.get("/health/live")
+    me, live = [e for e in log_events("request") if e["path"] in ("/users/me", "/health/live")]
+    assert me["user_id"] == user_id
+    assert me["client"] == "127.0.0.1"
+    assert "user_id" not in live  # the next request does not inherit it
+    assert "user_id" not in structlog.contextvars.get_contextvars()
+
+
+async def test_failed_logins_are_logged_without_the_password(
+    settings: Settings, client_for: ClientFactory, log_events: LogEvents
+) -> None:
+    wrong = "not the password 99"
+    async with client_for(settings) as client:
+        user_id, _ = await sign_up_and_log_in(client, "owner@example.com")
+        await client.post("/auth/token", data={"username": "owner@example.com", "password": wrong})
+        await client.post("/auth/token", data={"username": "nobody@example.com", "password": wrong})
+    failures = log_events("login_failed")
+    assert [(e["reason"], e.get("user_id")) for e in failures] == [
+        ("wrong_password", user_id),
+        ("unknown_email", None),
+    ]
+    assert wrong not in json.dumps(failures)
+
+
+async def test_a_client_request_id_is_logged_beside_ours(
+    settings: Settings, client_for: ClientFactory, log_events: LogEvents
+) -> None:
+    async with client_for(settings) as client:
+        response = await client.get("/health/live", headers={"X-Request-ID": "edge-proxy-42"})
+    ours = response.headers["x-request-id"]
+    assert ours != "edge-proxy-42"
+    [line] = [e for e in log_events("request") if e["request_id"] == ours]
+    assert line["client_request_id"] == "edge-proxy-42"

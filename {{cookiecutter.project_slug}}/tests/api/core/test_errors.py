@@ -1,0 +1,145 @@
+"""Every failure answers with the same JSON shape and never leaks internals."""
+
+import httpx
+from fastapi import APIRouter, FastAPI
+from pydantic import Field, PostgresDsn
+
+from {{ cookiecutter.project_slug }}.core.database import Conn
+from {{ cookiecutter.project_slug }}.core.errors import AppError
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel
+from {{ cookiecutter.project_slug }}.core.settings import Settings
+
+from tests.helpers.apps import ClientFactory
+from tests.helpers.logs import LogEvents
+
+
+class Signup(CustomBaseModel):
+    display_name: str = Field(min_length=2, max_length=20)
+    age_years: int = Field(ge=0)
+
+
+class TeapotError(AppError):
+    status_code = 418
+    code = "teapot"
+    message = "This endpoint only brews tea."
+
+
+def add_test_routes(app: FastAPI) -> None:
+    router = APIRouter(prefix="/test")
+
+    @router.post("/signup")
+    async def signup(data: Signup) -> dict[str, str]:
+        return {"displayName": data.display_name}
+
+    @router.get("/crash")
+    async def crash() -> None:
+        msg = "secret internal detail: password=hunter2"
+        raise RuntimeError(msg)
+
+    @router.get("/teapot")
+    async def teapot() -> None:
+        raise TeapotError
+
+    @router.get("/db")
+    async def db(conn: Conn) -> dict[str, int]:
+        return {"answer": await conn.fetchval("SELECT 42")}
+
+    app.include_router(router)
+
+
+async def test_unknown_route_is_404_in_the_common_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/route")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert error["message"] == "Not Found"
+    assert error["requestId"] == response.headers["x-request-id"]
+
+
+async def test_validation_error_names_fields_in_camel_case(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    async with client_for(settings, add_test_routes) as client:
+        response = await client.post("/test/signup", json={"displayName": "x", "ageYears": "old"})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["requestId"] == response.headers["x-request-id"]
+    assert {tuple(detail["loc"]) for detail in error["details"]} == {
+        ("body", "displayName"),
+        ("body", "ageYears"),
+    }
+    assert all(detail["message"] and detail["type"] for detail in error["details"])
+
+
+async def test_missing_body_field_is_reported(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    async with client_for(settings, add_test_routes) as client:
+        response = await client.post("/test/signup", json={"displayName": "Ada"})
+    assert response.status_code == 422
+    assert [d["loc"] for d in response.json()["error"]["details"]] == [["body", "ageYears"]]
+
+
+async def test_unhandled_exception_is_500_without_internals(
+    settings: Settings, client_for: ClientFactory, log_events: LogEvents
+) -> None:
+    async with client_for(settings, add_test_routes) as client:
+        response = await client.get("/test/crash")
+    assert response.status_code == 500
+    request_id = response.headers["x-request-id"]
+    assert response.json() == {
+        "error": {
+            "code": "internal_error",
+            "message": "An unexpected error occurred; quote the request id when reporting it.",
+            "requestId": request_id,
+            "details": [],
+        }
+    }
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    [event] = log_events("unhandled_exception")
+    assert event["request_id"] == request_id
+    assert event["level"] == "error"
+    assert "Traceback" in event["exception"]  # the full traceback goes to the log
+
+
+async def test_app_errors_keep_their_status_and_code(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    async with client_for(settings, add_test_routes) as client:
+        response = await client.get("/test/teapot")
+    assert response.status_code == 418
+    assert response.json()["error"]["code"] == "teapot"
+    assert response.json()["error"]["message"] == "This endpoint only brews tea."
+
+
+async def test_connection_dependency_lends_and_returns_a_connection(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    apps: list[FastAPI] = []
+
+    def configure(app: FastAPI) -> None:
+        add_test_routes(app)
+        apps.append(app)
+
+    async with client_for(settings, configure) as client:
+        for _ in range(3):
+            response = await client.get("/test/db")
+            assert response.json() == {"answer": 42}
+        pool = apps[0].state.pool
+        assert pool.get_size() >= 1
+        assert pool.get_idle_size() == pool.get_size()  # every connection went back
+
+
+async def test_database_down_is_503_in_the_common_shape(
+    settings: Settings, client_for: ClientFactory, closed_port: int
+) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{closed_port}/nothing"
+    down = settings.model_copy(update={"database_url": PostgresDsn(url)})
+    async with client_for(down, add_test_routes) as client:
+        response = await client.get("/test/db")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "service_unavailable"
+    assert error["message"] == "database is unavailable, try again shortly"

@@ -1,0 +1,1 @@
+"""What tests share: plain functions and types, imported by test modules and fixtures."""

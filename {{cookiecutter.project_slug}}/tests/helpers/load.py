@@ -1,0 +1,144 @@
+"""Load generation for the soak test, and `report` for the numbers the load and fuzz tests print.
+
+`run_load` keeps N connections busy (async httpx, one task per connection) with a mix of authenticated reads and
+writes and health checks for a while, and counts what came back.
+"""
+
+import asyncio
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from tests.helpers.users import DEFAULT_PASSWORD
+
+REQUEST_TIMEOUT_S = 30
+
+
+def report(config: pytest.Config, line: str) -> None:
+    """Print a line to the terminal even while pytest captures output: the measured numbers."""
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if capture is None or reporter is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
+
+
+@dataclass
+class VirtualUser:
+    headers: dict[str, str]
+    post_ids: list[str] = field(default_factory=list)
+
+
+async def sign_up(client: httpx.AsyncClient, posts: int = 3) -> VirtualUser:
+    """A new account, logged in, with a few posts to read."""
+    email = f"load-{uuid4().hex[:12]}@example.com"
+    signed_up = await client.post(
+        "/auth/signup", json={"email": email, "password": DEFAULT_PASSWORD, "displayName": "Load"}
+    )
+    assert signed_up.status_code == 201, signed_up.text
+    token = await client.post("/auth/token", data={"username": email, "password": DEFAULT_PASSWORD})
+    assert token.status_code == 200, token.text
+    user = VirtualUser({"Authorization": f"Bearer {token.json()['access_token']}"})
+    for n in range(posts):
+        created = await client.post(
+            "/posts", json={"title": f"seed {n}", "body": "some words"}, headers=user.headers
+        )
+        assert created.status_code == 201, created.text
+        user.post_ids.append(created.json()["id"])
+    return user
+
+
+@dataclass
+class LoadResult:
+    requests: int = 0
+    seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# The requests of the mix and their weights: about half post reads, a fifth writes, the rest
+# the caller's account and the two health probes.
+MIX: list[tuple[str, int]] = [
+    ("create", 2),
+    ("list", 3),
+    ("read", 3),
+    ("me", 1),
+    ("live", 1),
+    ("ready", 1),
+]
+
+
+async def _one_request(
+    client: httpx.AsyncClient, user: VirtualUser, rng: random.Random, result: LoadResult
+) -> None:
+    action = rng.choices([name for name, _ in MIX], [weight for _, weight in MIX])[0]
+    try:
+        if action == "create":
+            response = await client.post(
+                "/posts", json={"title": "load", "body": "lorem ipsum " * 20}, headers=user.headers
+            )
+            expected = 201
+        elif action == "list":
+            response = await client.get("/posts", params={"limit": 20}, headers=user.headers)
+            expected = 200
+        elif action == "read":
+            post_id = rng.choice(user.post_ids)
+            response = await client.get(f"/posts/{post_id}", headers=user.headers)
+            expected = 200
+        elif action == "me":
+            response = await client.get("/users/me", headers=user.headers)
+            expected = 200
+        else:
+            response = await client.get(f"/health/{action}")
+            expected = 200
+    except httpx.HTTPError as exc:
+        result.requests += 1
+        result.failures[f"{action}: {exc!r}"] += 1
+        return
+    result.requests += 1
+    result.statuses[response.status_code] += 1
+    if response.status_code != expected:
+        result.failures[f"{action}: {response.status_code} {response.text[:200]}"] += 1
+    elif action == "create":
+        user.post_ids.append(response.json()["id"])
+
+
+async def run_load(
+    base_url: str, users: list[VirtualUser], connections: int, seconds: float
+) -> LoadResult:
+    """`connections` clients, each sending the mix back to back for `seconds`."""
+    result = LoadResult()
+    loop = asyncio.get_running_loop()
+    limits = httpx.Limits(
+        max_connections=connections,
+        max_keepalive_connections=connections,
+        # Below uvicorn's keep-alive timeout (5 s): reusing a connection the server is closing
+        # at that moment fails the request, a client-side race that is not the service's error.
+        keepalive_expiry=2.0,
+    )
+    async with httpx.AsyncClient(
+        base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_S
+    ) as client:
+        started = loop.time()
+        stop_at = started + seconds
+
+        async def client_loop(n: int) -> None:
+            rng = random.Random(n)
+            user = users[n % len(users)]
+            while loop.time() < stop_at:
+                await _one_request(client, user, rng, result)
+
+        async with asyncio.TaskGroup() as group:
+            for n in range(connections):
+                group.create_task(client_loop(n))
+        result.seconds = loop.time() - started
+    return result
