@@ -1,7 +1,7 @@
 """Every automated check of a generated project fires on a violation of its rule.
 
-Each case copies a rendered project, injects one violation into real code, runs the check the
-project itself runs (`tools/rule_guard.py`, `ruff check`), and expects a failure that names the
+Each case copies a rendered project, adds a new module holding one violation (new code, so a
+refactoring of the app's own modules cannot break a case), runs the check the project itself runs (`tools/rule_guard.py`, `ruff check`), and expects a failure that names the
 rule and the file. A guard that never fires is a defect; the clean render passing is checked in
 test_render.py.
 """
@@ -25,107 +25,85 @@ PKG = f"src/{SLUG}"
 
 @dataclass(frozen=True)
 class Violation:
-    path: str
-    anchor: str  # the injected text goes right after this line
-    code: str
-    imports: str = ""
+    code: str  # a whole new module: refactoring the app's own modules cannot break the case
     check: str = "guard"  # or "ruff"
     expect: str = ""  # the rule id or ruff code that must be named
+    path: str = f"{PKG}/injected.py"
 
+
+ASYNC_ROUTE = """from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get("/injected")
+async def read_injected() -> dict[str, str]:
+"""
 
 VIOLATIONS = {
     "sleep-in-async-route": Violation(
-        f"{PKG}/users/router.py",
-        "async def read_me(user: CurrentUser) -> dict[str, Any]:",
-        "    time.sleep(1)",
-        imports="import time",
-        expect="S1",
+        "import time\n\n" + ASYNC_ROUTE + "    time.sleep(1)\n    return {}\n", expect="S1"
     ),
     "requests-in-async-dependency": Violation(
-        f"{PKG}/core/http_client.py",
-        "async def get_http_client(request: Request) -> httpx.AsyncClient:",
-        '    requests.get("https://example.com", timeout=5)',
-        imports="import requests",
+        "import requests\n\n\nasync def get_quote() -> str:\n"
+        '    return requests.get("https://example.com", timeout=5).text\n',
         expect="S1",
     ),
     "blocking-helper-called-from-async-route": Violation(
-        f"{PKG}/posts/router.py",
-        "async def read_post(post: OwnedPost) -> dict[str, Any]:",
-        '    load_report("report.csv")',
-        imports="def load_report(path: str) -> str:\n    with open(path) as file:\n        return file.read()\n",
+        "def load_report(path: str) -> str:\n    with open(path) as file:\n"
+        "        return file.read()\n\n\n"
+        + ASYNC_ROUTE.replace("from fastapi", "\nfrom fastapi")
+        + '    return {"report": load_report("report.csv")}\n',
         expect="S1",
     ),
     "client-at-import-time": Violation(
-        f"{PKG}/core/http_client.py",
-        "from fastapi import Depends, Request",
-        "HTTP_CLIENT = httpx.AsyncClient()",
-        expect="S2",
+        "import httpx\n\nHTTP_CLIENT = httpx.AsyncClient()\n", expect="S2"
     ),
     "pool-at-import-time": Violation(
-        f"{PKG}/core/database.py",
-        "from fastapi import Depends, Request",
-        'POOL = asyncpg.create_pool("postgresql://127.0.0.1/db")',
-        expect="S11",
+        'import asyncpg\n\nPOOL = asyncpg.create_pool("postgresql://127.0.0.1/db")\n', expect="S11"
     ),
     "route-builds-its-response-model": Violation(
-        f"{PKG}/posts/router.py",
-        "async def read_post(post: OwnedPost) -> dict[str, Any]:",
-        "    return PostOut(**post)  # type: ignore[return-value]",
+        f"from fastapi import APIRouter\n\nfrom {SLUG}.core.schemas import CustomBaseModel\n\n\n"
+        "class InjectedOut(CustomBaseModel):\n    name: str\n\n\nrouter = APIRouter()\n\n\n"
+        '@router.get("/injected", response_model=InjectedOut)\n'
+        "async def read_injected() -> InjectedOut:\n"
+        '    return InjectedOut(name="built by the route")\n',
         expect="S8",
     ),
     "on-event": Violation(
-        f"{PKG}/main.py",
-        "    app.state.settings = settings",
-        '    @app.on_event("startup")\n    async def announce() -> None:\n        pass',
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        '@app.on_event("startup")\nasync def announce() -> None:\n    pass\n',
         expect="S12",
     ),
     "asyncio-run-in-app": Violation(
-        f"{PKG}/users/router.py",
-        "async def read_me(user: CurrentUser) -> dict[str, Any]:",
-        "    asyncio.run(asyncio.sleep(0))",
+        "import asyncio\n\n\nasync def nested() -> None:\n    asyncio.run(asyncio.sleep(0))\n",
         expect="S12",
     ),
-    "environ-outside-config": Violation(
-        f"{PKG}/posts/router.py",
-        "async def read_post(post: OwnedPost) -> dict[str, Any]:",
-        '    _ = os.environ["X"]',
-        imports="import os",
-        expect="S13",
+    "environ-outside-settings": Violation(
+        'import os\n\nGREETING = os.environ["GREETING"]\n', expect="S13"
     ),
     "http-middleware-decorator": Violation(
-        f"{PKG}/main.py",
-        "    app.add_middleware(ObservabilityMiddleware, metrics=metrics)",
-        '    @app.middleware("http")\n    async def add_header(request: Any, call_next: Any) -> Any:\n        return await call_next(request)',
-        imports="from typing import Any",
+        "from typing import Any\n\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        '@app.middleware("http")\nasync def add_header(request: Any, call_next: Any) -> Any:\n'
+        "    return await call_next(request)\n",
         expect="S14",
     ),
     "base-http-middleware": Violation(
-        f"{PKG}/core/observability.py",
-        "import structlog",
-        "from starlette.middleware.base import BaseHTTPMiddleware  # noqa: F401",
-        expect="S14",
+        "from starlette.middleware.base import BaseHTTPMiddleware  # noqa: F401\n", expect="S14"
     ),
     "ruff-async-sleep": Violation(
-        f"{PKG}/users/router.py",
-        "async def read_me(user: CurrentUser) -> dict[str, Any]:",
-        "    time.sleep(1)",
-        imports="import time",
+        "import time\n\n" + ASYNC_ROUTE + "    time.sleep(1)\n    return {}\n",
         check="ruff",
         expect="ASYNC251",
     ),
     "ruff-banned-requests": Violation(
-        f"{PKG}/core/http_client.py",
-        "from fastapi import Depends, Request",
-        "import requests  # noqa: F401",
-        check="ruff",
-        expect="TID251",
+        "import requests  # noqa: F401\n", check="ruff", expect="TID251"
     ),
     "ruff-banned-testclient": Violation(
-        "tests/api/core/test_docs.py",
-        "import pytest",
-        "from fastapi.testclient import TestClient  # noqa: F401",
+        "from fastapi.testclient import TestClient  # noqa: F401\n",
         check="ruff",
         expect="TID251",
+        path="tests/api/test_injected.py",
     ),
 }
 
@@ -137,12 +115,8 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def inject(project: Path, violation: Violation) -> None:
     target = project / violation.path
-    text = target.read_text()
-    assert violation.anchor in text, f"anchor not found in {violation.path}: {violation.anchor}"
-    text = text.replace(violation.anchor, f"{violation.anchor}\n{violation.code}", 1)
-    if violation.imports:
-        text = f"{violation.imports}\n{text}"
-    target.write_text(text)
+    assert not target.exists(), f"{violation.path} is part of the project already"
+    target.write_text(violation.code)
 
 
 def run_check(project: Path, check: str) -> subprocess.CompletedProcess[str]:
