@@ -53,4 +53,4 @@ if context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    asyncio.run(run_online())
+    asyncio.run(run_online())  # noqa: TID251 - Alembic's own process, no server loop

@@ -268,7 +268,7 @@ def serve(port: int, stack: ExitStack) -> int:
     say(f"Redis (EMBEDDED): {redis_server}   data: {STATE_DIR / 'redis'}")
     # The children read these through config.Settings; the environment beats `.env`.
     env = {
-        **os.environ,  # rule-guard: ignore[S13] - a launcher sets its children's environment
+        **os.environ,  # noqa: TID251 - a launcher sets its children's environment
         "DATABASE_URL": database_url,
         "REDIS_URL": f"{redis_server}/0",
 {%- if cookiecutter.include_celery == 'y' and cookiecutter.celery_broker == 'redis' %}

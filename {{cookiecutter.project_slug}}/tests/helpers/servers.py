@@ -90,7 +90,7 @@ async def uvicorn_process(
     sock.bind(("127.0.0.1", 0))
     sock.listen(2048)
     env = {
-        **os.environ,
+        **os.environ,  # noqa: TID251 - the server process inherits this environment
         "ENVIRONMENT": settings.environment.value,
         "DATABASE_URL": str(settings.database_url),
         "REDIS_URL": str(settings.redis_url),

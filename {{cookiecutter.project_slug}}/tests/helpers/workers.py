@@ -50,7 +50,7 @@ def start_worker(
     """
     name = f"test-{uuid4().hex[:8]}@localhost"
     env = {
-        **os.environ,
+        **os.environ,  # noqa: TID251 - the worker process inherits this environment
         "ENVIRONMENT": "test",
         "LOG_FORMAT": "json",
         "DATABASE_URL": str(settings.database_url),
