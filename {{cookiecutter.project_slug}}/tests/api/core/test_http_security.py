@@ -185,8 +185,8 @@ async def test_no_cors_headers_by_default(settings: Settings, client_for: Client
     async with client_for(settings) as client:
         simple = await client.get("/health/live", headers={"Origin": APP_ORIGIN})
         preflight = await client.options(
-            "/posts",
-            headers={"Origin": APP_ORIGIN, "Access-Control-Request-Method": "POST"},
+            "/users/me",
+            headers={"Origin": APP_ORIGIN, "Access-Control-Request-Method": "PATCH"},
         )
     assert simple.status_code == 200
     assert preflight.status_code == 405
@@ -203,10 +203,10 @@ async def test_configured_origins_get_cors_headers(
         simple = await client.get("/health/live", headers={"Origin": APP_ORIGIN})
         crash = await client.get("/test/crash", headers={"Origin": APP_ORIGIN})
         preflight = await client.options(
-            "/posts",
+            "/users/me",
             headers={
                 "Origin": APP_ORIGIN,
-                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Method": "PATCH",
                 "Access-Control-Request-Headers": "authorization, content-type",
             },
         )
@@ -218,7 +218,7 @@ async def test_configured_origins_get_cors_headers(
     assert crash.headers["access-control-allow-origin"] == APP_ORIGIN
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == APP_ORIGIN
-    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert "PATCH" in preflight.headers["access-control-allow-methods"]
     allowed_headers = preflight.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed_headers
     assert "content-type" in allowed_headers
@@ -232,8 +232,8 @@ async def test_other_origins_get_no_cors_headers(
     async with client_for(allowing) as client:
         simple = await client.get("/health/live", headers={"Origin": "https://evil.example"})
         preflight = await client.options(
-            "/posts",
-            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+            "/users/me",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "PATCH"},
         )
     assert simple.status_code == 200
     assert "access-control-allow-origin" not in simple.headers
@@ -291,7 +291,7 @@ async def test_a_request_without_a_host_header_is_refused() -> None:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     check = HealthExemptTrustedHostMiddleware(app, ["api.example.com"])
-    scope = {"type": "http", "method": "GET", "path": "/posts", "headers": [], "state": {}}
+    scope = {"type": "http", "method": "GET", "path": "/users/me", "headers": [], "state": {}}
     await check(scope, receive, send)
     assert reached == []
     assert sent[0]["status"] == 400

@@ -1,6 +1,7 @@
 """GET /metrics: request counts and latencies labelled by method, route template and status."""
 
 import asyncio
+from uuid import uuid4
 
 import httpx
 from fastapi import APIRouter, BackgroundTasks, FastAPI
@@ -12,7 +13,7 @@ from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.helpers.apps import ClientFactory, serve
 from tests.helpers.polling import eventually
-from tests.helpers.posts import write_post
+from tests.helpers.routes import ITEMS_PATH, add_item_routes
 from tests.helpers.users import UserFactory
 
 Labels = tuple[str, str, str]  # method, route, status
@@ -31,6 +32,9 @@ async def scrape(client: httpx.AsyncClient, sample: str) -> dict[Labels, float]:
     }
 
 
+ITEM = {"name": "a thing"}
+
+
 def add_crash_route(app: FastAPI) -> None:
     router = APIRouter()
 
@@ -43,18 +47,20 @@ def add_crash_route(app: FastAPI) -> None:
 
 
 async def test_requests_to_different_ids_share_one_route_series(
-    client: httpx.AsyncClient, make_user: UserFactory
+    settings: Settings, client_for: ClientFactory, make_user: UserFactory
 ) -> None:
     author = await make_user()
-    first = await write_post(client, author)
-    second = await write_post(client, author)
-    for post in (first, second, first):
-        assert (await client.get(f"/posts/{post['id']}", headers=author.headers)).status_code == 200
+    async with client_for(settings, add_item_routes) as client:
+        first = (await client.post(ITEMS_PATH, json=ITEM, headers=author.headers)).json()
+        second = (await client.post(ITEMS_PATH, json=ITEM, headers=author.headers)).json()
+        for item in (first, second, first):
+            read = await client.get(f"{ITEMS_PATH}/{item['id']}", headers=author.headers)
+            assert read.status_code == 200
 
-    requests = await scrape(client, "http_requests_total")
+        requests = await scrape(client, "http_requests_total")
 
-    assert requests[("GET", "/posts/{post_id}", "200")] == 3
-    assert requests[("POST", "/posts", "201")] == 2
+    assert requests[("GET", ITEMS_PATH + "/{item_id}", "200")] == 3
+    assert requests[("POST", ITEMS_PATH, "201")] == 2
     assert not [labels for labels in requests if first["id"] in labels[1]]
 
 
@@ -68,22 +74,23 @@ async def test_unknown_paths_collapse_into_one_label(client: httpx.AsyncClient) 
 
 
 async def test_status_codes_are_labelled_per_route(
-    client: httpx.AsyncClient, make_user: UserFactory
+    settings: Settings, client_for: ClientFactory, make_user: UserFactory
 ) -> None:
     author, stranger = await make_user(), await make_user()
-    post = await write_post(client, author)
-    await client.get(f"/posts/{post['id']}", headers=stranger.headers)  # 403
-    await client.get("/posts/00000000-0000-0000-0000-000000000000", headers=author.headers)
-    await client.get("/users/me")  # no token
-    await client.post("/posts", json={"title": ""}, headers=author.headers)  # invalid
-    await client.delete("/health/live")  # the route exists, the method does not
+    async with client_for(settings, add_item_routes) as client:
+        item = (await client.post(ITEMS_PATH, json=ITEM, headers=author.headers)).json()
+        await client.get(f"{ITEMS_PATH}/{item['id']}", headers=stranger.headers)  # 403
+        await client.get(f"{ITEMS_PATH}/{uuid4()}", headers=author.headers)  # 404
+        await client.get("/users/me")  # no token
+        await client.post(ITEMS_PATH, json={"name": ""}, headers=author.headers)  # invalid
+        await client.delete("/health/live")  # the route exists, the method does not
 
-    requests = await scrape(client, "http_requests_total")
+        requests = await scrape(client, "http_requests_total")
 
-    assert requests[("GET", "/posts/{post_id}", "403")] == 1
-    assert requests[("GET", "/posts/{post_id}", "404")] == 1
+    assert requests[("GET", ITEMS_PATH + "/{item_id}", "403")] == 1
+    assert requests[("GET", ITEMS_PATH + "/{item_id}", "404")] == 1
     assert requests[("GET", "/users/me", "401")] == 1
-    assert requests[("POST", "/posts", "422")] == 1
+    assert requests[("POST", ITEMS_PATH, "422")] == 1
     assert requests[("DELETE", "/health/live", "405")] == 1
 
 
