@@ -75,9 +75,9 @@ async def test_requests_waiting_on_the_database_when_it_is_cut_get_503(
     proxy, _ = db_proxy
     user = await make_user()
     async with client_for(proxied) as client:
-        assert (await client.get("/posts", headers=user.headers)).status_code == 200
+        assert (await client.get("/users/me", headers=user.headers)).status_code == 200
         proxy.delay = 0.5  # slow answers keep the requests waiting on PostgreSQL
-        paths = ["/posts", "/users/me", "/posts?limit=1"]
+        paths = ["/users/me", "/users/me/summary", "/users/me"]
         waiting = [asyncio.create_task(client.get(path, headers=user.headers)) for path in paths]
 
         async def all_waiting() -> bool:
@@ -100,11 +100,11 @@ async def test_api_answers_503_while_the_database_is_down_and_recovers_without_r
     proxy, _ = db_proxy
     user = await make_user()
     async with client_for(proxied) as client:
-        assert (await client.get("/posts", headers=user.headers)).status_code == 200
+        assert (await client.get("/users/me", headers=user.headers)).status_code == 200
         proxy.cut()
         for method, path, body in [
-            ("GET", "/posts", None),
-            ("POST", "/posts", {"title": "lost?", "body": "written while the database is down"}),
+            ("GET", "/users/me", None),
+            ("PATCH", "/users/me", {"displayName": "written while the database is down"}),
             ("GET", "/users/me/summary", None),
             ("POST", "/auth/signup", SIGNUP),
         ]:
@@ -121,12 +121,14 @@ async def test_api_answers_503_while_the_database_is_down_and_recovers_without_r
 
         proxy.open = True  # the database is back; the app is not restarted
         assert (await client.get("/health/ready")).status_code == 200
-        after = {"title": "after", "body": "written once it is back"}
-        created = await client.post("/posts", json=after, headers=user.headers)
-        assert created.status_code == 201
-        posts = (await client.get("/posts", headers=user.headers)).json()
-    # The refused write left nothing behind; the one after the recovery is there.
-    assert [post["title"] for post in posts["items"]] == ["after"]
+        # The refused write left nothing behind; the one after the recovery is there.
+        before = (await client.get("/users/me", headers=user.headers)).json()
+        after = {"displayName": "written once it is back"}
+        changed = await client.patch("/users/me", json=after, headers=user.headers)
+        assert changed.status_code == 200
+        me = (await client.get("/users/me", headers=user.headers)).json()
+    assert before["displayName"] == "Ada"
+    assert me["displayName"] == "written once it is back"
 
 
 async def test_database_that_stops_answering_is_503_within_the_timeouts(
@@ -138,17 +140,17 @@ async def test_database_that_stops_answering_is_503_within_the_timeouts(
     proxy, _ = db_proxy
     user = await make_user()
     async with client_for(proxied) as client:
-        assert (await client.get("/posts", headers=user.headers)).status_code == 200
+        assert (await client.get("/users/me", headers=user.headers)).status_code == 200
         proxy.delay = 3600  # connections stay open but nothing comes back: a network partition
         async with asyncio.timeout(fault_deadline(proxied)):
-            assert_database_unavailable(await client.get("/posts", headers=user.headers))
+            assert_database_unavailable(await client.get("/users/me", headers=user.headers))
         async with asyncio.timeout(proxied.health_check_timeout + 1):
             ready = await client.get("/health/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"] == {"postgres": "timeout", "redis": "ok"}
 
         proxy.delay = 0
-        assert (await client.get("/posts", headers=user.headers)).status_code == 200
+        assert (await client.get("/users/me", headers=user.headers)).status_code == 200
         assert (await client.get("/health/ready")).status_code == 200
 
 
@@ -270,7 +272,7 @@ async def test_service_starts_without_the_database_and_becomes_ready_when_it_ret
         token = await client.post("/auth/token", data=login)
         assert token.status_code == 200
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        assert (await client.get("/posts", headers=headers)).json()["total"] == 0
+        assert (await client.get("/users/me", headers=headers)).json()["email"] == SIGNUP["email"]
 
 
 async def test_redis_down_is_reported_and_database_routes_keep_serving(
@@ -292,10 +294,11 @@ async def test_redis_down_is_reported_and_database_routes_keep_serving(
                 "status": "unavailable",
                 "checks": {"postgres": "ok", "redis": "unavailable"},
             }
-            post = {"title": "still here", "body": "Redis is down, PostgreSQL is not"}
-            created = await client.post("/posts", json=post, headers=user.headers)
-            assert created.status_code == 201
-            assert (await client.get("/posts", headers=user.headers)).json()["total"] == 1
+            renamed = {"displayName": "Redis is down, PostgreSQL is not"}
+            changed = await client.patch("/users/me", json=renamed, headers=user.headers)
+            assert changed.status_code == 200
+            me = (await client.get("/users/me", headers=user.headers)).json()
+            assert me["displayName"] == renamed["displayName"]
             assert (await client.get("/users/me/summary", headers=user.headers)).status_code == 200
 
             proxy.open = True
