@@ -5,6 +5,7 @@ guide gives, pastes the guide's own code blocks where the guide says, registers 
 then runs every check the project has. Editing the guide changes what is tested.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -21,6 +22,13 @@ FILE_BLOCK = re.compile(
 )
 IMPORT_BLOCK = re.compile(r"^\*\*import in `[^`]+`\*\*\n\n```python\n(.*?)```", re.S | re.M)
 INCLUDE_BLOCK = re.compile(r"^\*\*in `create_app`\*\*\n\n```python\n(.*?)```", re.S | re.M)
+OPENAPI = [
+    "uv",
+    "run",
+    "python",
+    "-c",
+    f"import json; from {SLUG}.main import create_app; print(json.dumps(create_app().openapi()))",
+]
 EMPTY_MIGRATION = "def upgrade() -> None:\n    pass\n\n\ndef downgrade() -> None:\n    pass\n"
 
 
@@ -84,4 +92,10 @@ def test_following_the_guide_gives_a_project_that_passes_every_check(tmp_path: P
         assert result.returncode == 0, (
             f"{' '.join(check)}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
         )
-    assert "6 passed" in result.stdout  # 4 bookmark tests + 2 migration tests
+    # Every test the guide wrote ran: 7 bookmark tests, 2 migration tests, one fuzz case per
+    # operation (the bookmarks' 7 among them).
+    operations = sum(
+        len(methods) for methods in json.loads(run(OPENAPI, project).stdout)["paths"].values()
+    )
+    assert re.search(rf"\b{7 + 2 + operations} passed\b", result.stdout), result.stdout[-2000:]
+    assert operations >= 7

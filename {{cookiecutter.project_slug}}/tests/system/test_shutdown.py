@@ -45,7 +45,8 @@ async def test_sigterm_lets_requests_in_flight_finish_then_closes_every_resource
         ):
             headers = await sign_up(client)
             renamed = {"displayName": "in flight"}
-            assert (await client.patch("/users/me", json=renamed, headers=headers)).status_code == 200
+            renaming = await client.patch("/users/me", json=renamed, headers=headers)
+            assert renaming.status_code == 200
 
             proxy.delay = 0.2  # every answer from PostgreSQL is now late
             in_flight = [

@@ -3,7 +3,8 @@
 Request bodies inherit `InputModel`, the base model with unknown keys refused.
 
 A field's type says how it travels, in both directions:
-- `UtcDateTime`: ISO 8601 with an offset. A datetime sent without one is taken as UTC, every
+- `UtcDateTime`: an ISO 8601 string with an offset. A datetime sent without one is taken as UTC
+  (a number is refused, not read as seconds since 1970), every
   value is converted to UTC (so one that cannot be, like year 1 at +01:00, is a 422, not a
   database error), and responses always carry the offset.
 - `DecimalNumber`: a Decimal, sent and received as a JSON number (pydantic's default sends a
@@ -16,7 +17,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -54,6 +63,14 @@ class InputModel(CustomBaseModel):
         return data
 
 
+def _a_string_or_a_datetime(value: Any) -> Any:
+    # The schema says "string, date-time"; pydantic alone would also read a number as seconds.
+    if not isinstance(value, str | datetime):
+        msg = "must be an ISO 8601 date-time string"
+        raise ValueError(msg)  # pydantic reports a ValueError as one 422 detail
+    return value
+
+
 def _in_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -64,7 +81,7 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError(msg) from exc
 
 
-UtcDateTime = Annotated[datetime, AfterValidator(_in_utc)]
+UtcDateTime = Annotated[datetime, BeforeValidator(_a_string_or_a_datetime), AfterValidator(_in_utc)]
 
 DecimalNumber = Annotated[
     Decimal,

@@ -74,6 +74,16 @@ def test_a_datetime_that_has_no_utc_form_is_a_validation_error(placed_at: str) -
     assert "outside the range" in error["msg"]
 
 
+@pytest.mark.parametrize("placed_at", [0, 1714567890, 1714567890.5, True])
+def test_a_number_is_not_a_datetime(placed_at: object) -> None:
+    # The schema says a date-time string; seconds since 1970 are not read as one.
+    with pytest.raises(ValidationError) as caught:
+        Order.model_validate({"orderId": str(ORDER_ID), "unitPrice": 1, "placedAt": placed_at})
+    [error] = caught.value.errors()
+    assert error["loc"] == ("placedAt",)
+    assert "ISO 8601" in error["msg"]
+
+
 @pytest.mark.parametrize("price", ["NaN", "Infinity", "-Infinity"])
 def test_a_decimal_must_be_a_finite_number(price: str) -> None:
     with pytest.raises(ValidationError):
