@@ -23,6 +23,17 @@ async def live() -> dict[str, Any]:
     return {"status": "ok"}
 
 
+@router.head(
+    "/live",
+    status_code=status.HTTP_200_OK,
+    response_class=Response,
+    summary="Liveness probe, headers only",
+    description="The same answer as GET, without a body: for uptime checkers that send HEAD.",
+)
+async def live_head() -> Response:
+    return Response(status_code=status.HTTP_200_OK)
+
+
 @router.get(
     "/ready",
     response_model=Readiness,

@@ -21,6 +21,13 @@ async def test_live_answers_without_touching_dependencies(client: httpx.AsyncCli
     assert response.json() == {"status": "ok"}
 
 
+async def test_live_answers_head_for_uptime_checkers(client: httpx.AsyncClient) -> None:
+    response = await client.head("/health/live")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["x-request-id"]  # the same middleware as every other request
+
+
 async def test_ready_when_postgres_and_redis_answer(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
