@@ -42,7 +42,7 @@ from tests.helpers.apps import ClientFactory, running_client
 from tests.helpers.blocking import TOLERATED_BLOCKING, BlockingCalls
 from tests.helpers.database import APP_TABLES, migrate, scratch_database, without_password
 from tests.helpers.logs import LogEvents
-from tests.helpers.users import DEFAULT_PASSWORD, SignedUpUser, UserFactory
+from tests.helpers.users import SignedUpUser, UserFactory, sign_up
 {%- if cookiecutter.include_celery == 'y' %}
 from tests.helpers.workers import WorkerProcess, start_worker
 {%- endif %}
@@ -204,21 +204,10 @@ async def silent_port() -> AsyncIterator[int]:
 
 @pytest.fixture
 def make_user(client: httpx.AsyncClient) -> UserFactory:
-    """Sign a user up through the API and log them in; returns their id and auth headers."""
+    """Sign a user up through the app's client and log them in; returns their id and headers."""
 
     async def make(email: str | None = None, display_name: str = "Ada") -> SignedUpUser:
-        email = email or f"user-{uuid4().hex[:10]}@example.com"
-        signed_up = await client.post(
-            "/auth/signup",
-            json={"email": email, "password": DEFAULT_PASSWORD, "displayName": display_name},
-        )
-        assert signed_up.status_code == 201, signed_up.text
-        token = await client.post(
-            "/auth/token", data={"username": email, "password": DEFAULT_PASSWORD}
-        )
-        assert token.status_code == 200, token.text
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        return SignedUpUser(signed_up.json()["id"], email, DEFAULT_PASSWORD, headers)
+        return await sign_up(client, email, display_name)
 
     return make
 {%- if cookiecutter.include_celery == 'y' %}

@@ -30,14 +30,6 @@ async def finished_job(
     return job
 
 
-async def write_posts(client: httpx.AsyncClient, user: SignedUpUser, bodies: list[str]) -> None:
-    for n, body in enumerate(bodies):
-        response = await client.post(
-            "/posts", json={"title": f"post {n}", "body": body}, headers=user.headers
-        )
-        assert response.status_code == 201
-
-
 async def seed_posts(database_url: str, author_id: str, count: int) -> None:
     conn = await asyncpg.connect(database_url)
     try:

@@ -8,12 +8,11 @@ import asyncio
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from uuid import uuid4
 
 import httpx
 import pytest
 
-from tests.helpers.users import DEFAULT_PASSWORD
+from tests.helpers.users import SignedUpUser
 
 REQUEST_TIMEOUT_S = 30
 
@@ -26,23 +25,6 @@ def report(config: pytest.Config, line: str) -> None:
         return
     with capture.global_and_fixture_disabled():
         reporter.write_line(line)
-
-
-@dataclass
-class VirtualUser:
-    headers: dict[str, str]
-
-
-async def sign_up(client: httpx.AsyncClient) -> VirtualUser:
-    """A new account, logged in."""
-    email = f"load-{uuid4().hex[:12]}@example.com"
-    signed_up = await client.post(
-        "/auth/signup", json={"email": email, "password": DEFAULT_PASSWORD, "displayName": "Load"}
-    )
-    assert signed_up.status_code == 201, signed_up.text
-    token = await client.post("/auth/token", data={"username": email, "password": DEFAULT_PASSWORD})
-    assert token.status_code == 200, token.text
-    return VirtualUser({"Authorization": f"Bearer {token.json()['access_token']}"})
 
 
 @dataclass
@@ -68,7 +50,7 @@ MIX: list[tuple[str, int]] = [
 
 
 async def _one_request(
-    client: httpx.AsyncClient, user: VirtualUser, rng: random.Random, result: LoadResult
+    client: httpx.AsyncClient, user: SignedUpUser, rng: random.Random, result: LoadResult
 ) -> None:
     action = rng.choices([name for name, _ in MIX], [weight for _, weight in MIX])[0]
     try:
@@ -95,7 +77,7 @@ async def _one_request(
 
 
 async def run_load(
-    base_url: str, users: list[VirtualUser], connections: int, seconds: float
+    base_url: str, users: list[SignedUpUser], connections: int, seconds: float
 ) -> LoadResult:
     """`connections` clients, each sending the mix back to back for `seconds`."""
     result = LoadResult()

@@ -16,3 +16,8 @@ async def write_post(
     assert response.status_code == 201, response.text
     post: dict[str, Any] = response.json()
     return post
+
+
+async def write_posts(client: httpx.AsyncClient, user: SignedUpUser, bodies: list[str]) -> None:
+    for n, body in enumerate(bodies):
+        await write_post(client, user, title=f"post {n}", body=body)

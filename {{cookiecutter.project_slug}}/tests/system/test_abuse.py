@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from uuid import uuid4
 
 import httpx
 import pytest
@@ -21,7 +20,7 @@ import pytest
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.helpers.servers import Server, uvicorn_process
-from tests.helpers.users import DEFAULT_PASSWORD
+from tests.helpers.users import DEFAULT_PASSWORD, sign_up
 
 MIB = 1024 * 1024
 # The probe may be this many times slower than idle while an attack runs, and never needs to
@@ -90,13 +89,6 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
         yield running
 
 
-async def signed_up(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    body = {"email": email, "password": DEFAULT_PASSWORD, "displayName": "Bystander"}
-    assert (await client.post("/auth/signup", json=body)).status_code == 201
-    token = await client.post("/auth/token", data={"username": email, "password": DEFAULT_PASSWORD})
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
 async def attack_and_check(
     server: Server,
     name: str,
@@ -104,7 +96,7 @@ async def attack_and_check(
     memory_budget_mib: int,
 ) -> None:
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
-        bystander = await signed_up(client, f"bystander-{uuid4().hex[:8]}@example.com")
+        bystander = (await sign_up(client, display_name="Bystander")).headers
         rss_before = server.rss_bytes()
         server.reset_peak_rss()
         async with probing(server) as probe:
@@ -250,8 +242,8 @@ async def test_one_user_cannot_take_the_process_pool_from_another(server: Server
     body = {"title": "Long", "body": words[:20_000]}
 
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
-        hog = await signed_up(client, f"hog-{uuid4().hex[:8]}@example.com")
-        other = await signed_up(client, f"other-{uuid4().hex[:8]}@example.com")
+        hog = (await sign_up(client)).headers
+        other = (await sign_up(client)).headers
         hog_post = (await client.post("/posts", json=body, headers=hog)).json()["id"]
         other_post = (await client.post("/posts", json=body, headers=other)).json()["id"]
 

@@ -16,8 +16,9 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.jobs.queue import RUN_POSTS_REPORT
 
 from tests.helpers.apps import ClientFactory
-from tests.helpers.jobs import finished_job, seed_posts, submit, write_posts
+from tests.helpers.jobs import finished_job, seed_posts, submit
 from tests.helpers.polling import eventually
+from tests.helpers.posts import write_posts
 from tests.helpers.proxy import TcpProxy
 from tests.helpers.users import UserFactory
 from tests.helpers.workers import WorkerProcess, start_worker

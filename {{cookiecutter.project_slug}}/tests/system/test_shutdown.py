@@ -18,19 +18,10 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 from tests.helpers.polling import eventually
 from tests.helpers.proxy import TcpProxy
 from tests.helpers.servers import uvicorn_process
+from tests.helpers.users import sign_up
 
 SHUTDOWN_TIMEOUT_S = 30
 IN_FLIGHT = 5
-
-
-async def sign_up(client: httpx.AsyncClient) -> dict[str, str]:
-    account = {"email": "ada@example.com", "password": "analytical engine 1843"}
-    created = await client.post("/auth/signup", json={**account, "displayName": "Ada"})
-    assert created.status_code == 201, created.text
-    token = await client.post(
-        "/auth/token", data={"username": account["email"], "password": account["password"]}
-    )
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 async def test_sigterm_lets_requests_in_flight_finish_then_closes_every_resource(
@@ -43,7 +34,7 @@ async def test_sigterm_lets_requests_in_flight_finish_then_closes_every_resource
             uvicorn_process(app_settings, tmp_path / "api.log") as server,
             httpx.AsyncClient(base_url=server.base_url, timeout=SHUTDOWN_TIMEOUT_S) as client,
         ):
-            headers = await sign_up(client)
+            headers = (await sign_up(client)).headers
             renamed = {"displayName": "in flight"}
             renaming = await client.patch("/users/me", json=renamed, headers=headers)
             assert renaming.status_code == 200

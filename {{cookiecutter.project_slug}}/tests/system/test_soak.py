@@ -13,8 +13,9 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
-from tests.helpers.load import REQUEST_TIMEOUT_S, report, run_load, sign_up
+from tests.helpers.load import REQUEST_TIMEOUT_S, report, run_load
 from tests.helpers.servers import uvicorn_process
+from tests.helpers.users import sign_up
 
 USERS = 4  # accounts the clients share; each sign-up hashes a password
 MIB = 1024 * 1024

@@ -16,8 +16,9 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.jobs.queue import RUN_POSTS_REPORT
 
 from tests.helpers.apps import serve
-from tests.helpers.jobs import finished_job, submit, write_posts
+from tests.helpers.jobs import finished_job, submit
 from tests.helpers.polling import eventually
+from tests.helpers.posts import write_posts
 from tests.helpers.proxy import TcpProxy
 from tests.helpers.sentry import Ingestion
 from tests.helpers.users import UserFactory

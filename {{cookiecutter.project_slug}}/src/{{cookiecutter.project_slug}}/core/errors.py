@@ -73,9 +73,12 @@ class AppError(Exception):
     message: str = "The request cannot be processed."
     headers: Mapping[str, str] | None = None
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        """`retry_after`: seconds, sent as `Retry-After` (for a 429 or 503 the client may retry)."""
         super().__init__(message or self.message)
         self.message = message or self.message
+        if retry_after is not None:
+            self.headers = {**(self.headers or {}), "Retry-After": str(retry_after)}
 
 
 class ServiceUnavailableError(AppError):
@@ -87,10 +90,10 @@ class ServiceUnavailableError(AppError):
     def __init__(
         self, dependency: str, message: str | None = None, *, retry_after: int | None = None
     ) -> None:
-        super().__init__(message or f"{dependency} is unavailable, try again shortly")
+        super().__init__(
+            message or f"{dependency} is unavailable, try again shortly", retry_after=retry_after
+        )
         self.dependency = dependency
-        if retry_after is not None:
-            self.headers = {"Retry-After": str(retry_after)}
 
 
 class CodedHTTPException(StarletteHTTPException):

@@ -32,9 +32,9 @@ class TooManyCallsError(AppError):
     def __init__(self, limit: int) -> None:
         super().__init__(
             f"You already have {limit} computations running, the most allowed at once; "
-            "try again when one has finished."
+            "try again when one has finished.",
+            retry_after=1,
         )
-        self.headers = {"Retry-After": "1"}
 
 
 class ProcessPoolRunner:

@@ -30,7 +30,7 @@ from {{ cookiecutter.project_slug }}.posts.analysis import analyse_text
 from tests.helpers.apps import ClientFactory
 from tests.helpers.logs import LogEvents
 from tests.helpers.pool_functions import pause
-from tests.helpers.users import DEFAULT_PASSWORD, UserFactory
+from tests.helpers.users import DEFAULT_PASSWORD, UserFactory, sign_up
 
 SIGNUP = {"email": "ada@example.com", "password": DEFAULT_PASSWORD, "displayName": "Ada"}
 
@@ -339,17 +339,12 @@ def test_logged_paths_are_bounded_and_escape_control_characters() -> None:
     assert long.endswith("...")
 
 
-async def sign_up_and_log_in(client: httpx.AsyncClient, email: str) -> tuple[str, dict[str, str]]:
-    signed_up = await client.post("/auth/signup", json={**SIGNUP, "email": email})
-    token = await client.post("/auth/token", data={"username": email, "password": DEFAULT_PASSWORD})
-    return signed_up.json()["id"], {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
 async def test_the_access_line_names_the_client_and_the_user(
     settings: Settings, client_for: ClientFactory, log_events: LogEvents
 ) -> None:
     async with client_for(settings) as client:
-        user_id, headers = await sign_up_and_log_in(client, "seen@example.com")
+        user = await sign_up(client, "seen@example.com")
+        user_id, headers = user.id, user.headers
         await client.get("/users/me", headers=headers)
         await client.get("/health/live")
     me, live = [e for e in log_events("request") if e["path"] in ("/users/me", "/health/live")]
@@ -364,7 +359,7 @@ async def test_failed_logins_are_logged_without_the_password(
 ) -> None:
     wrong = "not the password 99"
     async with client_for(settings) as client:
-        user_id, _ = await sign_up_and_log_in(client, "owner@example.com")
+        user_id = (await sign_up(client, "owner@example.com")).id
         await client.post("/auth/token", data={"username": "owner@example.com", "password": wrong})
         await client.post("/auth/token", data={"username": "nobody@example.com", "password": wrong})
     failures = log_events("login_failed")
