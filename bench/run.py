@@ -446,7 +446,7 @@ class Harness:
             ),
             "submit job": loadgen.Load(
                 "POST",
-                "/jobs",
+                "/posts/report",
                 tokens=tuple(user.token for user in self.submitters),
                 body=json.dumps({"maxPosts": 100, "similarityThreshold": 0.9}),
             ),
@@ -477,7 +477,7 @@ class Harness:
             got["create"] = {k: type(v).__name__ for k, v in created.items()}
             got["create_values"] = (created["title"], created["body"], created["authorId"])
             status, headers, job = http(
-                "POST", base + "/jobs", token=reader.token, body={"maxPosts": 100}
+                "POST", base + "/posts/report", token=reader.token, body={"maxPosts": 100}
             )
             expect(status, 202, f"{app} submit job", job)
             if "/jobs/" + job["id"] not in headers.get("location", headers.get("Location", "")):
@@ -572,7 +572,7 @@ class Harness:
             # faster than its processes finish them.
             "worker": (
                 loadgen.Load(
-                    "POST", "/jobs", token=heavy.token, body=json.dumps({"maxPosts": 5000})
+                    "POST", "/posts/report", token=heavy.token, body=json.dumps({"maxPosts": 5000})
                 ),
                 {"connections": 2, "seconds": seconds, "rate": 3},
             ),

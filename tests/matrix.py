@@ -19,6 +19,7 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
         "license": "Apache-2.0",
     },
     {"include_celery": "n", "ci_provider": "none", "use_docker": "n", "license": "proprietary"},
+    {"include_examples": "n", "include_celery": "n"},
     {
         "project_name": "Billing-API Service",
         "project_slug": "billing_api_with_a_long_name30",  # the longest slug allowed: 30 characters

@@ -163,7 +163,7 @@ def test_dev_embedded_runs_api_and_worker_on_its_own_servers_and_stops_cleanly(
         )
         assert status == 200, tokens
         token = tokens["access_token"]
-        status, job = call("POST", f"{api}/jobs", {"similarityThreshold": 0.8}, token=token)
+        status, job = call("POST", f"{api}/jobs/account-export", {}, token=token)
         assert status == 202, job
 
         def finished() -> dict[str, Any] | None:

@@ -109,7 +109,7 @@ def test_conditional_files_follow_the_manifest(
                 f"{pattern} should be gone when {option}={chosen[option]}"
             )
         for pattern in kept:
-            if any(pattern.startswith(f"{folder}/") for folder in all_removed):
+            if any(pattern == folder or pattern.startswith(f"{folder}/") for folder in all_removed):
                 continue
             assert list(project.glob(pattern)), (
                 f"{pattern} should exist when {option}={chosen[option]}"

@@ -19,7 +19,7 @@ from celery import Celery
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "access"  # noqa: S105 - a claim value
-RUN_POSTS_REPORT = "jobs.run_posts_report"
+RUN_POSTS_REPORT = "posts.run_report"
 
 USER_COLUMNS = "id, email, password_hash, display_name, created_at, updated_at"
 POST_COLUMNS = "id, author_id, title, body, created_at, updated_at"
@@ -100,15 +100,11 @@ def post_json(row: asyncpg.Record) -> dict[str, Any]:
 
 
 def job_json(row: asyncpg.Record) -> dict[str, Any]:
-    params = json.loads(row["params"])
     return {
         "id": str(row["id"]),
         "kind": row["kind"],
         "status": row["status"],
-        "params": {
-            "maxPosts": params["max_posts"],
-            "similarityThreshold": params["similarity_threshold"],
-        },
+        "params": json.loads(row["params"]),
         "result": None if row["result"] is None else json.loads(row["result"]),
         "error": row["error"],
         "attempts": row["attempts"],

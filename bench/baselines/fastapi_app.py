@@ -33,6 +33,7 @@ class ReportParams(BaseModel):
 
     maxPosts: int = Field(default=5_000, ge=1, le=50_000)
     similarityThreshold: float = Field(default=0.8, ge=0.1, le=1.0)
+    maxPairs: int = Field(default=100, ge=1, le=1_000)
 
 
 async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
@@ -106,11 +107,11 @@ async def create_post(data: PostIn, user: User, conn: Conn) -> dict[str, Any]:
     return common.post_json(post)
 
 
-@app.post("/jobs", status_code=202)
+@app.post("/posts/report", status_code=202)
 async def submit_job(
     data: ReportParams, user: User, conn: Conn, request: Request, response: Response
 ) -> dict[str, Any]:
-    params = {"max_posts": data.maxPosts, "similarity_threshold": data.similarityThreshold}
+    params = data.model_dump()
     job = await conn.fetchrow(common.INSERT_JOB, user["id"], "posts_report", json.dumps(params))
     # kombu publishes with blocking socket I/O: in a thread, as the service does.
     await run_in_threadpool(

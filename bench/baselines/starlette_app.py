@@ -113,17 +113,18 @@ async def create_post(request: Request) -> JSONResponse:
 
 
 def _report_params(data: Any) -> dict[str, Any] | None:
-    if not isinstance(data, dict) or set(data) - {"maxPosts", "similarityThreshold"}:
+    if not isinstance(data, dict) or set(data) - {"maxPosts", "similarityThreshold", "maxPairs"}:
         return None
     max_posts = data.get("maxPosts", 5_000)
     threshold = data.get("similarityThreshold", 0.8)
-    if isinstance(max_posts, bool) or not isinstance(max_posts, int):
+    max_pairs = data.get("maxPairs", 100)
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (max_posts, max_pairs)):
         return None
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         return None
-    if not (1 <= max_posts <= 50_000 and 0.1 <= threshold <= 1.0):
+    if not (1 <= max_posts <= 50_000 and 0.1 <= threshold <= 1.0 and 1 <= max_pairs <= 1_000):
         return None
-    return {"max_posts": max_posts, "similarity_threshold": float(threshold)}
+    return {"maxPosts": max_posts, "similarityThreshold": float(threshold), "maxPairs": max_pairs}
 
 
 async def submit_job(request: Request) -> JSONResponse:
@@ -165,7 +166,7 @@ app = Starlette(
         Route("/posts", list_posts, methods=["GET"]),
         Route("/posts", create_post, methods=["POST"]),
         Route("/posts/{post_id}", read_post),
-        Route("/jobs", submit_job, methods=["POST"]),
+        Route("/posts/report", submit_job, methods=["POST"]),
     ],
     lifespan=lifespan,
 )

@@ -291,7 +291,7 @@ def serve(port: int, stack: ExitStack) -> int:
     else:
         say(
             "RabbitMQ cannot be embedded (no Python package ships it) and nothing answers at "
-            f"{host}:{broker_port}, so NO WORKER runs and POST /jobs answers 503. Start RabbitMQ "
+            f"{host}:{broker_port}, so NO WORKER runs and every job route answers 503. Start RabbitMQ "
             "(your OS package, or `docker run -d -p 5672:5672 rabbitmq:3`), set "
             "CELERY_BROKER_URL if it is elsewhere, and run this command again."
         )

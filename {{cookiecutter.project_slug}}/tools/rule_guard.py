@@ -3,16 +3,13 @@
 Usage: `python tools/rule_guard.py [PATH ...]` (default: `src`). Prints one line per finding,
 `path:line: RULE what is wrong. Fix: how`, and exits 1 if there is any.
 
-S2   An HTTP or Redis client, or an executor, created at import time.
-S8   A route that builds its own response model (`return UserOut(...)`).
-S11  An asyncpg pool or connection, or an SQLAlchemy engine, created at import time.
-S12  `on_event` / `add_event_handler` instead of lifespan, or `run_until_complete`: the app runs
-     inside uvicorn's event loop.
-S14  `@app.middleware("http")`, which runs on BaseHTTPMiddleware.
+S2/S11  A client, executor, pool, connection or engine created at import time, outside lifespan.
+S8      A route that builds its own response model (`return UserOut(...)`).
+S12     `on_event` / `add_event_handler` instead of lifespan, or a second loop (`run_until_complete`).
+S14     `@app.middleware("http")`, which runs on BaseHTTPMiddleware.
 
-What ruff checks (pyproject.toml) and what the runtime guard catches (tests/conftest.py) is not
-repeated here; RULES.md says which mechanism enforces each rule. A line opts out with a trailing
-comment naming the rule, and why: `loop.run_until_complete(main())  # rule-guard: ignore[S12] - ...`.
+RULES.md says which mechanism enforces each rule. A line opts out with a trailing comment naming
+the rule, and why: `loop.run_until_complete(main())  # rule-guard: ignore[S12] - ...`.
 """
 
 import argparse
@@ -21,11 +18,11 @@ import builtins
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # What creating one at import time means: nothing in lifespan opens or closes it.
-IMPORT_TIME_RESOURCES = {
+IMPORT_TIME = {
     f"{module}.{function}": rule
     for module, functions, rule in [
         ("asyncpg", "create_pool connect", "S11"),
@@ -40,14 +37,26 @@ IMPORT_TIME_RESOURCES = {
     ]
     for function in functions.split()
 }
+MESSAGES = {
+    "import": "{call}() is created at import time, outside lifespan. Fix: create it in lifespan "
+    "and reach it through its typed dependency.",
+    "S8": "route '{route}' returns {built}(...), so the response is validated twice. Fix: return "
+    "the plain dict/record; response_model validates once.",
+    "on_event": "{call}() is deprecated and skips cleanup after a failed start. Fix: open and "
+    "close resources in lifespan (core/lifespan.py).",
+    "run_until_complete": "{call}() runs a second event loop, but the app runs in uvicorn's. "
+    "Fix: await the coroutine; startup work goes in lifespan.",
+    "S14": '@{call}("http") runs on BaseHTTPMiddleware, which breaks contextvars and streaming. '
+    "Fix: write pure ASGI middleware, like core.observability.ObservabilityMiddleware.",
+}
+MESSAGES["add_event_handler"] = MESSAGES["on_event"]
+S12_ATTRIBUTES = frozenset({"on_event", "add_event_handler", "run_until_complete"})
 ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "api_route"})
-MODEL_VALIDATORS = frozenset({"model_validate", "model_validate_json"})
 IGNORE_COMMENT = re.compile(r"#\s*rule-guard:\s*ignore\[([\w\s,]+)\]")
-NOT_MODELS = frozenset(vars(builtins))
+Check = Iterator[tuple[ast.AST, str, str]]
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     path: Path
     line: int
     rule: str
@@ -57,9 +66,8 @@ class Finding:
         return f"{self.path}:{self.line}: {self.rule} {self.message}"
 
 
-def module_level(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
-    """Every node that runs when `nodes` run: the bodies of functions defined there run later
-    (their decorators and defaults do not)."""
+def run_now(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """The nodes that run when `nodes` run: a function's decorators and defaults, not its body."""
     stack = list(nodes)
     while stack:
         node = stack.pop()
@@ -70,22 +78,8 @@ def module_level(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
             stack.extend(ast.iter_child_nodes(node))
 
 
-def imported_names(tree: ast.Module) -> dict[str, str]:
-    """Local name -> what it names: `AsyncClient` -> `httpx.AsyncClient`."""
-    names: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                names[alias.asname or alias.name.partition(".")[0]] = (
-                    alias.name if alias.asname else alias.name.partition(".")[0]
-                )
-        elif isinstance(node, ast.ImportFrom) and not node.level:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return names
-
-
 def qualname(node: ast.AST, imports: dict[str, str]) -> str:
+    """`httpx.AsyncClient` for `AsyncClient` after `from httpx import AsyncClient`."""
     if isinstance(node, ast.Name):
         return imports.get(node.id, "")
     if isinstance(node, ast.Attribute) and (base := qualname(node.value, imports)):
@@ -93,34 +87,28 @@ def qualname(node: ast.AST, imports: dict[str, str]) -> str:
     return ""
 
 
-def resources_created_at_import_time(tree: ast.Module) -> Iterator[tuple[ast.AST, str, str]]:
-    imports = imported_names(tree)
-    for node in module_level(tree.body):
-        if isinstance(node, ast.Call) and (
-            rule := IMPORT_TIME_RESOURCES.get(qualname(node.func, imports))
-        ):
-            yield (
-                node,
-                rule,
-                (
-                    f"{ast.unparse(node.func)}() is created at import time, outside lifespan. "
-                    "Fix: create it in lifespan and reach it through its typed dependency."
-                ),
-            )
+def created_at_import_time(tree: ast.Module) -> Check:
+    imports: dict[str, str] = {}
+    for node in ast.walk(tree):
+        for alias in node.names if isinstance(node, ast.Import | ast.ImportFrom) else ():
+            if isinstance(node, ast.ImportFrom):
+                if not node.level:  # relative imports name none of the libraries above
+                    imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            else:
+                top = alias.name.partition(".")[0]
+                imports[alias.asname or top] = alias.name if alias.asname else top
+    for node in run_now(tree.body):
+        if isinstance(node, ast.Call) and (rule := IMPORT_TIME.get(qualname(node.func, imports))):
+            yield node, rule, MESSAGES["import"].format(call=ast.unparse(node.func))
 
 
 def response_models(route: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """The classes FastAPI validates a route's return value with (empty: not a route)."""
     declared: list[ast.expr] = []
     for decorator in route.decorator_list:
-        if (
-            isinstance(decorator, ast.Call)
-            and isinstance(decorator.func, ast.Attribute)
-            and decorator.func.attr in ROUTE_METHODS
-        ):
+        if isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "") in ROUTE_METHODS:
             models = [kw.value for kw in decorator.keywords if kw.arg == "response_model"]
-            # Without response_model=, FastAPI uses the return annotation.
-            declared += models or ([route.returns] if route.returns else [])
+            declared += models or ([route.returns] if route.returns else [])  # else the annotation
     names = {
         ast.unparse(node)
         for expression in declared
@@ -128,82 +116,41 @@ def response_models(route: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         if isinstance(node, ast.Name | ast.Attribute)
     }
     # dict, list, None... are not models, and FastAPI validates no Response.
-    return {name for name in names if name not in NOT_MODELS and not name.endswith("Response")}
+    return {name for name in names if name not in vars(builtins) and not name.endswith("Response")}
 
 
 def built_model(value: ast.expr | None, models: set[str]) -> str | None:
     """`UserOut` for `UserOut(...)`, `UserOut.model_validate(...)` or a list of them."""
-    if isinstance(value, ast.List | ast.Tuple):
-        return next((built for item in value.elts if (built := built_model(item, models))), None)
-    if isinstance(value, ast.ListComp):
-        return built_model(value.elt, models)
+    if isinstance(value, ast.List | ast.Tuple | ast.ListComp):
+        items = [value.elt] if isinstance(value, ast.ListComp) else value.elts
+        return next((built for item in items if (built := built_model(item, models))), None)
     if not isinstance(value, ast.Call):
         return None
     model = value.func
-    if isinstance(model, ast.Attribute) and model.attr in MODEL_VALIDATORS:
+    if isinstance(model, ast.Attribute) and model.attr in {"model_validate", "model_validate_json"}:
         model = model.value
     return ast.unparse(value.func) if ast.unparse(model) in models else None
 
 
-def routes_building_their_response_model(tree: ast.Module) -> Iterator[tuple[ast.AST, str, str]]:
+def routes_building_their_response_model(tree: ast.Module) -> Check:
     for route in ast.walk(tree):
-        if isinstance(route, ast.FunctionDef | ast.AsyncFunctionDef) and (
-            models := response_models(route)
-        ):
-            for node in module_level(route.body):  # not the returns of functions nested in it
+        if isinstance(route, ast.FunctionDef | ast.AsyncFunctionDef):
+            models = response_models(route)
+            for node in run_now(route.body) if models else ():  # not in functions nested in it
                 if isinstance(node, ast.Return) and (built := built_model(node.value, models)):
-                    yield (
-                        node,
-                        "S8",
-                        (
-                            f"route '{route.name}' returns {built}(...), so the response is validated "
-                            "twice. Fix: return the plain dict/record; response_model validates once."
-                        ),
-                    )
+                    yield node, "S8", MESSAGES["S8"].format(route=route.name, built=built)
 
 
-def event_loop_and_middleware_misuse(tree: ast.Module) -> Iterator[tuple[ast.AST, str, str]]:
+def event_loop_and_middleware_misuse(tree: ast.Module) -> Check:
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in {"on_event", "add_event_handler"}:
-            yield (
-                node,
-                "S12",
-                (
-                    f"{ast.unparse(node)}() is deprecated and skips cleanup after a failed start. "
-                    "Fix: open and close resources in lifespan (core/lifespan.py)."
-                ),
-            )
-        elif isinstance(node, ast.Attribute) and node.attr == "run_until_complete":
-            yield (
-                node,
-                "S12",
-                (
-                    f"{ast.unparse(node)}() runs a second event loop, but the app runs in uvicorn's. "
-                    "Fix: await the coroutine; startup work goes in lifespan."
-                ),
-            )
+        if isinstance(node, ast.Attribute) and node.attr in S12_ATTRIBUTES:
+            yield node, "S12", MESSAGES[node.attr].format(call=ast.unparse(node))
         elif (
             isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "middleware"
+            and getattr(node.func, "attr", "") == "middleware"
             and any(isinstance(arg, ast.Constant) and arg.value == "http" for arg in node.args[:1])
         ):
-            yield (
-                node,
-                "S14",
-                (
-                    f'@{ast.unparse(node.func)}("http") runs on BaseHTTPMiddleware, which breaks '
-                    "contextvars and streaming. Fix: write pure ASGI middleware, like "
-                    "core.observability.ObservabilityMiddleware."
-                ),
-            )
-
-
-CHECKS = (
-    resources_created_at_import_time,
-    routes_building_their_response_model,
-    event_loop_and_middleware_misuse,
-)
+            yield node, "S14", MESSAGES["S14"].format(call=ast.unparse(node.func))
 
 
 def check_file(path: Path) -> list[Finding]:
@@ -213,9 +160,9 @@ def check_file(path: Path) -> list[Finding]:
     except SyntaxError as exc:
         message = f"cannot be parsed: {exc.msg}. Fix: make it valid Python (ruff shows how)."
         return [Finding(path, exc.lineno or 1, "syntax", message)]
-    lines = source.splitlines()
-    findings = []
-    for check in CHECKS:
+    lines, findings = source.splitlines(), []
+    checks = (created_at_import_time, routes_building_their_response_model)
+    for check in (*checks, event_loop_and_middleware_misuse):
         for node, rule, message in check(tree):
             line = getattr(node, "lineno", 1)
             ignored = IGNORE_COMMENT.search(lines[line - 1])
@@ -225,21 +172,12 @@ def check_file(path: Path) -> list[Finding]:
 
 
 def python_files(paths: Iterable[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_file():
-            found.append(path)
-            continue
-        for file in sorted(path.rglob("*.py")):
-            parts = file.relative_to(path).parts
-            if not any(part.startswith(".") or part == "__pycache__" for part in parts):
-                found.append(file)
-    return found
-
-
-def check_paths(paths: Iterable[Path]) -> list[Finding]:
-    findings = [finding for path in python_files(paths) for finding in check_file(path)]
-    return sorted(findings, key=lambda found: (str(found.path), found.line, found.rule))
+    return [  # hidden folders and caches left out
+        file
+        for path in paths
+        for file in ([path] if path.is_file() else sorted(path.rglob("*.py")))
+        if not any(p.startswith(".") or p == "__pycache__" for p in file.relative_to(path).parts)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,13 +187,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing := [str(path) for path in paths if not path.exists()]:
         parser.error(f"no such file or directory: {', '.join(missing)}")
     findings = check_paths(paths)
-    for finding in findings:
-        print(finding)
-    print(
-        f"rule-guard: {len(findings)} finding(s) in {len(python_files(paths))} files",
-        file=sys.stderr,
-    )
+    print(*findings, sep="\n", end="\n" if findings else "")
+    summary = f"rule-guard: {len(findings)} finding(s) in {len(python_files(paths))} files"
+    print(summary, file=sys.stderr)
     return 1 if findings else 0
+
+
+def check_paths(paths: Iterable[Path]) -> list[Finding]:
+    findings = [finding for path in python_files(paths) for finding in check_file(path)]
+    return sorted(findings, key=lambda found: (str(found.path), found.line, found.rule))
 
 
 if __name__ == "__main__":

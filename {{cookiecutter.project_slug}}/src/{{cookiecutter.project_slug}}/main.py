@@ -11,6 +11,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from {{ cookiecutter.project_slug }}.audit.router import router as audit_router
 from {{ cookiecutter.project_slug }}.auth.router import router as auth_router
 from {{ cookiecutter.project_slug }}.core import errors, http_security
 from {{ cookiecutter.project_slug }}.core.lifespan import lifespan
@@ -24,7 +25,9 @@ from {{ cookiecutter.project_slug }}.health.router import router as health_route
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.jobs.router import router as jobs_router
 {%- endif %}
+{%- if cookiecutter.include_examples == 'y' %}
 from {{ cookiecutter.project_slug }}.posts.router import router as posts_router
+{%- endif %}
 from {{ cookiecutter.project_slug }}.users.router import router as users_router
 
 # Read once, at import: looking up package metadata is file I/O, and `create_app` runs on a
@@ -86,7 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(users_router)
+    app.include_router(audit_router)
+{%- if cookiecutter.include_examples == 'y' %}
     app.include_router(posts_router)
+{%- endif %}
 {%- if cookiecutter.include_celery == 'y' %}
     app.include_router(jobs_router)
 {%- endif %}

@@ -31,6 +31,13 @@ async def running_client(
         yield client
 
 
+def client_at(app: FastAPI, host: str) -> httpx.AsyncClient:
+    """Another in-process client for an app already running (see `running_client`), whose
+    requests come from the client address `host`: for limits counted per address."""
+    transport = httpx.ASGITransport(app=app, client=(host, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
 @asynccontextmanager
 async def serve(app: object) -> AsyncIterator[str]:
     """Run an ASGI app under a real uvicorn server on a free loopback port; yield its base URL.

@@ -1,19 +1,44 @@
-"""Submitting report jobs and waiting for them, for the tests that run a real worker."""
+"""Starting jobs and waiting for them, for the tests that run a real worker."""
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import httpx
 
+from {{ cookiecutter.project_slug }}.core.celery import create_celery
+from {{ cookiecutter.project_slug }}.core.settings import Settings
+from {{ cookiecutter.project_slug }}.jobs import service
+
 from tests.helpers.polling import eventually
 from tests.helpers.users import SignedUpUser
 
+EXPORT_PATH = "/jobs/account-export"
+
 
 async def submit(client: httpx.AsyncClient, user: SignedUpUser, **params: Any) -> httpx.Response:
-    response = await client.post("/jobs", json=params, headers=user.headers)
+    """Start an account export, the job every render with a worker has, through the API."""
+    response = await client.post(EXPORT_PATH, json=params, headers=user.headers)
     assert response.status_code == 202, response.text
     return response
+
+
+async def submit_test_job(
+    settings: Settings, owner_id: str, task: str, params: dict[str, Any]
+) -> str:
+    """Store a job for one of tests/helpers/job_tasks.py's tasks and publish it; its id."""
+    async with (
+        asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=1) as pool,
+        pool.acquire() as conn,
+    ):
+        job = await service.create_job(conn, UUID(owner_id), task, params)
+    celery = create_celery(settings)
+    try:
+        await asyncio.to_thread(celery.send_task, task, args=[str(job["id"])])
+    finally:
+        await asyncio.to_thread(celery.close)
+    return str(job["id"])
 
 
 async def finished_job(
@@ -28,17 +53,3 @@ async def finished_job(
 
     await eventually(finished, timeout_s)
     return job
-
-
-async def seed_posts(database_url: str, author_id: str, count: int) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(
-            """INSERT INTO posts (author_id, title, body)
-            SELECT $1, 'post ' || n, (SELECT string_agg(md5((n * 100 + k)::text), ' ') FROM generate_series(1, 40) k)
-            FROM generate_series(1, $2) n""",
-            UUID(author_id),
-            count,
-        )
-    finally:
-        await conn.close()

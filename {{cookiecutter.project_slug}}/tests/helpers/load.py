@@ -1,17 +1,20 @@
 """Load generation for the soak test, and `report` for the numbers the load and fuzz tests print.
 
 `run_load` keeps N connections busy (async httpx, one task per connection) with a mix of authenticated reads and
-writes and health checks for a while, and counts what came back.
+writes and health checks for a while, and counts what came back. Every route it calls is one every
+project has.
 """
 
 import asyncio
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.helpers.polling import eventually
 from tests.helpers.users import SignedUpUser
 
 REQUEST_TIMEOUT_S = 30
@@ -39,18 +42,24 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-# The requests of the mix and their weights: half reads of the caller's account, a fifth writes
-# to it, the rest the two health probes (only routes every project has).
+# The requests of the mix and their weights: half reads (the caller's account, a page of its
+# audit events, one event by id), a fifth writes to the account, the rest the two health probes.
 MIX: list[tuple[str, int]] = [
     ("rename", 2),
-    ("me", 5),
+    ("me", 2),
+    ("events", 2),
+    ("event", 1),
     ("live", 2),
     ("ready", 1),
 ]
 
 
 async def _one_request(
-    client: httpx.AsyncClient, user: SignedUpUser, rng: random.Random, result: LoadResult
+    client: httpx.AsyncClient,
+    user: SignedUpUser,
+    event_id: int,
+    rng: random.Random,
+    result: LoadResult,
 ) -> None:
     action = rng.choices([name for name, _ in MIX], [weight for _, weight in MIX])[0]
     try:
@@ -63,6 +72,12 @@ async def _one_request(
         elif action == "me":
             response = await client.get("/users/me", headers=user.headers)
             expected = 200
+        elif action == "events":
+            response = await client.get("/audit-events", params={"limit": 20}, headers=user.headers)
+            expected = 200
+        elif action == "event":
+            response = await client.get(f"/audit-events/{event_id}", headers=user.headers)
+            expected = 200
         else:
             response = await client.get(f"/health/{action}")
             expected = 200
@@ -74,6 +89,21 @@ async def _one_request(
     result.statuses[response.status_code] += 1
     if response.status_code != expected:
         result.failures[f"{action}: {response.status_code} {response.text[:200]}"] += 1
+
+
+async def _sign_up_event_id(client: httpx.AsyncClient, user: SignedUpUser) -> int:
+    """The id of the user's sign-up event (recorded after the sign-up's response, so awaited)."""
+    items: list[dict[str, Any]] = []
+
+    async def recorded() -> bool:
+        nonlocal items
+        page = await client.get("/audit-events", params={"limit": 1}, headers=user.headers)
+        assert page.status_code == 200, page.text
+        items = page.json()["items"]
+        return bool(items)
+
+    await eventually(recorded)
+    return int(items[0]["id"])
 
 
 async def run_load(
@@ -92,6 +122,7 @@ async def run_load(
     async with httpx.AsyncClient(
         base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_S
     ) as client:
+        event_ids = {user.id: await _sign_up_event_id(client, user) for user in users}
         started = loop.time()
         stop_at = started + seconds
 
@@ -99,7 +130,7 @@ async def run_load(
             rng = random.Random(n)
             user = users[n % len(users)]
             while loop.time() < stop_at:
-                await _one_request(client, user, rng, result)
+                await _one_request(client, user, event_ids[user.id], rng, result)
 
         async with asyncio.TaskGroup() as group:
             for n in range(connections):

@@ -75,6 +75,8 @@ def start_worker(
         settings.celery_queue,
         "--without-gossip",
         "--without-mingle",
+        "--include",
+        "tests.helpers.job_tasks",  # the tests' own job tasks, beside the service's
     ]
     with log_path.open("ab") as log:
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603

@@ -157,8 +157,9 @@ async def test_database_that_stops_answering_is_503_within_the_timeouts(
 async def test_authentication_holds_no_connection_while_the_route_runs(
     settings: Settings, client_for: ClientFactory, make_user: UserFactory
 ) -> None:
-    # The summary asks the pool for four connections at once. Had authentication kept the one
-    # it read the user on, a pool of one could never serve it (503 after the acquire timeout).
+    # The summary asks the pool for a connection per query, all at once. Had authentication kept
+    # the one it read the user on, a pool of one could never serve it (503 after the acquire
+    # timeout).
     user = await make_user()
     tiny = settings.model_copy(
         update={"db_pool_min_size": 1, "db_pool_max_size": 1, "db_acquire_timeout": 0.5}

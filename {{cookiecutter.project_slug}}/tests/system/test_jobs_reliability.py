@@ -16,22 +16,22 @@ from {{ cookiecutter.project_slug }}.core.celery import create_celery
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.helpers.apps import ClientFactory
-from tests.helpers.jobs import finished_job, seed_posts, submit
+from tests.helpers.job_tasks import SLEEP_TASK
+from tests.helpers.jobs import EXPORT_PATH, finished_job, submit, submit_test_job
 from tests.helpers.polling import eventually
 from tests.helpers.proxy import TcpProxy
 from tests.helpers.users import SignedUpUser, UserFactory
 from tests.helpers.workers import WorkerProcess, start_worker
 
 NOT_QUEUED = "could not be queued: the job queue was unavailable"
-# Enough posts that one report takes a noticeable time (~11,000 pairs compared, around a second),
-# so a test can act while it runs; reports over a couple of posts are instant.
-SLOW_REPORT_POSTS = 150
+# A job that runs long enough for a test to act while it runs; an account export is instant.
+SLOW_JOB = {"seconds": 1}
 # With Redis, a message whose worker died is delivered again once it is this old.
 VISIBILITY_TIMEOUT_S = "5"
 
 
 def publish_deadline(settings: Settings) -> float:
-    """The longest `POST /jobs` may take with the broker down: each publish attempt may wait
+    """The longest submission may take with the broker down: each publish attempt may wait
     for a connection (CELERY_BROKER_TIMEOUT) and the retry policy's pause between attempts."""
     policy = create_celery(settings).conf.task_publish_retry_policy
     attempts: int = policy["max_retries"] + 1
@@ -74,7 +74,7 @@ async def test_broker_cut_while_the_api_runs_is_503_loses_nothing_and_recovers(
             before = (await submit(client, user)).json()
             proxy.cut()  # the API's broker connection is reset, new ones are refused
             async with asyncio.timeout(publish_deadline(api_settings)):
-                refused = await client.post("/jobs", json={}, headers=user.headers)
+                refused = await client.post(EXPORT_PATH, json={}, headers=user.headers)
             assert refused.status_code == 503
             assert refused.json()["error"]["code"] == "service_unavailable"
 
@@ -102,10 +102,9 @@ async def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(
     tmp_path: Path,
 ) -> None:
     user = await make_user()
-    await seed_posts(database_url, user.id, SLOW_REPORT_POSTS)
     worker = start_worker(settings, tmp_path / "worker.log")
     try:
-        job_id = (await submit(client, user)).json()["id"]
+        job_id = await submit_test_job(settings, user.id, SLEEP_TASK, SLOW_JOB)
 
         async def running() -> bool:
             return await status_of(client, user, job_id) == "running"
@@ -132,13 +131,14 @@ async def test_jobs_complete_exactly_once_across_a_killed_and_a_restarted_worker
     tmp_path: Path,
 ) -> None:
     quick, slow = await make_user(), await make_user()
-    await seed_posts(database_url, quick.id, 2)
-    await seed_posts(database_url, slow.id, SLOW_REPORT_POSTS)
     submitted: list[str] = []
 
     async def submit_jobs(user: SignedUpUser, count: int) -> str:
         for _ in range(count):
-            submitted.append((await submit(client, user)).json()["id"])
+            if user is slow:
+                submitted.append(await submit_test_job(settings, user.id, SLEEP_TASK, SLOW_JOB))
+            else:
+                submitted.append((await submit(client, user)).json()["id"])
         return submitted[-1]
 
     def start(name: str) -> WorkerProcess:

@@ -13,12 +13,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from {{ cookiecutter.project_slug }}.core import worker_metrics
 from {{ cookiecutter.project_slug }}.core.celery import create_celery
 from {{ cookiecutter.project_slug }}.core.settings import Settings
-from {{ cookiecutter.project_slug }}.jobs.queue import RUN_POSTS_REPORT
+from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_TASK
 
 from tests.helpers.apps import serve
 from tests.helpers.jobs import finished_job, submit
 from tests.helpers.polling import eventually
-from tests.helpers.posts import write_posts
 from tests.helpers.proxy import TcpProxy
 from tests.helpers.sentry import Ingestion
 from tests.helpers.users import UserFactory
@@ -102,17 +101,16 @@ async def test_succeeded_and_failed_tasks_are_counted_across_pool_processes(
     metrics_port: int,
 ) -> None:
     user = await make_user()
-    await write_posts(client, user, ["one post", "another post"])
     jobs = [(await submit(client, user)).json()["id"] for _ in range(3)]
     for job_id in jobs:
         assert (await finished_job(client, user, job_id))["status"] == "succeeded"
     # A message the task cannot process (not a job id) makes the task itself fail.
     create_celery(settings).send_task(
-        RUN_POSTS_REPORT, args=["not-a-job-id"], queue=settings.celery_queue
+        EXPORT_TASK, args=["not-a-job-id"], queue=settings.celery_queue
     )
 
-    succeeded = ("celery_tasks_succeeded_total", RUN_POSTS_REPORT)
-    failed = ("celery_tasks_failed_total", RUN_POSTS_REPORT)
+    succeeded = ("celery_tasks_succeeded_total", EXPORT_TASK)
+    failed = ("celery_tasks_failed_total", EXPORT_TASK)
     counts = await counts_once(metrics_port, {succeeded: 3, failed: 1})
 
     assert counts == {succeeded: 3, failed: 1}
@@ -130,7 +128,7 @@ async def test_a_failing_task_is_reported_to_sentry_with_its_task_id(
 ) -> None:
     ingestion, _ = sentry_server
     result = create_celery(settings).send_task(
-        RUN_POSTS_REPORT, args=["not-a-job-id"], queue=settings.celery_queue
+        EXPORT_TASK, args=["not-a-job-id"], queue=settings.celery_queue
     )
 
     async def reported() -> bool:
@@ -151,7 +149,6 @@ async def test_retried_tasks_are_counted(
     metrics_port: int,
 ) -> None:
     user = await make_user()
-    await write_posts(client, user, ["a post to report on"])
     target = urlsplit(database_url)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)  # closed: no database
     port = await proxy.start()
@@ -162,7 +159,7 @@ async def test_retried_tasks_are_counted(
         DATABASE_URL=proxied_url,
         WORKER_METRICS_PORT=str(metrics_port),
     )
-    retried = ("celery_tasks_retried_total", RUN_POSTS_REPORT)
+    retried = ("celery_tasks_retried_total", EXPORT_TASK)
     try:
         await submit(client, user)
         counts = await counts_once(metrics_port, {retried: 1})

@@ -68,24 +68,24 @@ def test_pool_and_client_created_inside_a_function_are_not_reported(tmp_path: Pa
 @pytest.mark.parametrize(
     ("decorator", "returns", "value"),
     [
-        ('@router.get("/{post_id}", response_model=PostOut)', "dict[str, Any]", "PostOut(**post)"),
+        ('@router.get("/{item_id}", response_model=ItemOut)', "dict[str, Any]", "ItemOut(**item)"),
         (
-            '@router.get("/{post_id}", response_model=PostOut)',
+            '@router.get("/{item_id}", response_model=ItemOut)',
             "Any",
-            "PostOut.model_validate(post)",
+            "ItemOut.model_validate(item)",
         ),
-        ('@router.get("/{post_id}")', "PostOut", "PostOut(**post)"),
+        ('@router.get("/{item_id}")', "ItemOut", "ItemOut(**item)"),
         (
-            '@router.get("/", response_model=list[schemas.PostOut])',
+            '@router.get("/", response_model=list[schemas.ItemOut])',
             "Any",
-            "[schemas.PostOut(**post)]",
+            "[schemas.ItemOut(**item)]",
         ),
     ],
 )
 def test_route_building_its_own_response_model_is_reported(
     tmp_path: Path, decorator: str, returns: str, value: str
 ) -> None:
-    source = f"{decorator}\nasync def read_post(post: Any) -> {returns}:\n    return {value}\n"
+    source = f"{decorator}\nasync def read_item(item: Any) -> {returns}:\n    return {value}\n"
     [finding] = guard(tmp_path, {"app.py": source})
     assert (finding.rule, finding.line) == ("S8", 3)
     assert "Fix: return the plain dict/record; response_model validates once." in str(finding)
@@ -93,9 +93,9 @@ def test_route_building_its_own_response_model_is_reported(
 
 def test_route_returning_plain_data_or_a_response_is_not_reported(tmp_path: Path) -> None:
     source = """\
-        @router.get("/{post_id}", response_model=PostOut)
-        async def read_post(post: Any) -> dict[str, Any]:
-            return dict(post)
+        @router.get("/{item_id}", response_model=ItemOut)
+        async def read_item(item: Any) -> dict[str, Any]:
+            return dict(item)
 
 
         @router.get("/export")
@@ -103,8 +103,8 @@ def test_route_returning_plain_data_or_a_response_is_not_reported(tmp_path: Path
             return JSONResponse({"ok": True})
 
 
-        def build(post: Any) -> PostOut:
-            return PostOut(**post)
+        def build(item: Any) -> ItemOut:
+            return ItemOut(**item)
         """
     assert rules_and_lines(tmp_path, source) == []
 

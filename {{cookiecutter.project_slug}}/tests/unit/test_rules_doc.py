@@ -15,7 +15,7 @@ import {{ cookiecutter.project_slug }} as package
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ["RULES.md", "README.md"]
-# Top-level modules and packages of the service: `core`, `posts`, `main`, ...
+# Top-level modules and packages of the service: `core`, `users`, `main`, ...
 TOP_LEVEL = {module.name for module in pkgutil.iter_modules(package.__path__)}
 FILE_SUFFIXES = (".py", ".md", ".yml", ".yaml", ".toml")
 DOTTED = re.compile(r"`([a-z_]+(?:\.[A-Za-z_]+)+)`")

@@ -8,11 +8,19 @@ from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.auth import security
 from {{ cookiecutter.project_slug }}.auth.dependencies import Hashing
 from {{ cookiecutter.project_slug }}.auth.exceptions import EmailTakenError, InvalidCredentialsError
+from {{ cookiecutter.project_slug }}.auth.password_strength import estimate_strength
 from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
-from {{ cookiecutter.project_slug }}.auth.schemas import SignupIn, TokenOut, normalise_email
+from {{ cookiecutter.project_slug }}.auth.schemas import (
+    PasswordStrengthIn,
+    PasswordStrengthOut,
+    SignupIn,
+    TokenOut,
+    normalise_email,
+)
 from {{ cookiecutter.project_slug }}.core.database import Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.http_client import HttpClient
+from {{ cookiecutter.project_slug }}.core.process_pool import ProcessPool
 from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 from {{ cookiecutter.project_slug }}.notifications import service as notifications
 from {{ cookiecutter.project_slug }}.users import service as users_service
@@ -125,3 +133,22 @@ async def login(
         "token_type": "bearer",
         "expires_in": int(lifetime.total_seconds()),
     }
+
+
+@router.post(
+    "/password-strength",
+    response_model=PasswordStrengthOut,
+    summary="How guessable a password is, for a sign-up form's strength meter",
+    description="Stores nothing and needs no account. Estimated by zxcvbn in the process pool.",
+    responses=error_responses(
+        status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE
+    ),
+)
+async def password_strength(
+    data: PasswordStrengthIn, process_pool: ProcessPool, request: Request
+) -> dict[str, Any]:
+    # S3: CPU-bound, so neither awaited on the loop nor threaded (the GIL): another process.
+    strength = await process_pool.run(
+        client_address(request), estimate_strength, data.password, data.user_inputs
+    )
+    return dict(strength)

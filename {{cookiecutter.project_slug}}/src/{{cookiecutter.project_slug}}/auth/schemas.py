@@ -52,3 +52,17 @@ class TokenOut(CustomBaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
+
+
+class PasswordStrengthIn(InputModel):
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    # Words the password should not be built from: the email address, the display name.
+    user_inputs: list[Annotated[Text, Field(max_length=100)]] = Field(default=[], max_length=5)
+
+
+class PasswordStrengthOut(CustomBaseModel):
+    # zxcvbn's score: 0 (too guessable) to 4 (very unguessable).
+    score: int = Field(ge=0, le=4)
+    guesses_log10: float
+    warning: str | None
+    suggestions: list[str]

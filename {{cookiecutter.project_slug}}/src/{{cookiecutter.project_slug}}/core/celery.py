@@ -23,7 +23,13 @@ def create_celery(settings: Settings) -> Celery:
         # over it, so the broker is always the one these settings name.
         broker_read_url=str(settings.celery_broker_url),
         broker_write_url=str(settings.celery_broker_url),
-        include=["{{ cookiecutter.project_slug }}.jobs.tasks"],
+        # Every module that defines tasks: the worker imports these, the API none of them.
+        include=[
+            "{{ cookiecutter.project_slug }}.jobs.tasks",
+{%- if cookiecutter.include_examples == 'y' %}
+            "{{ cookiecutter.project_slug }}.posts.tasks",
+{%- endif %}
+        ],
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",

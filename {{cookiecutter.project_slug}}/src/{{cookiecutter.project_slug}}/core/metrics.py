@@ -4,7 +4,7 @@ prometheus_client, recorded by `core.observability.ObservabilityMiddleware`, whi
 every request. Each app has its own `CollectorRegistry` (`app.state.metrics`), not the library's
 global one, so building several apps in one process (the tests do) never registers a metric
 twice. Labels stay few whatever clients send: the route is the template FastAPI matched
-(`/posts/{post_id}`), never the raw path, and anything unknown shares one value.
+(`/audit-events/{event_id}`), never the raw path, and anything unknown shares one value.
 """
 
 from fastapi import FastAPI, Response

@@ -153,11 +153,10 @@ class Settings(BaseSettings):
     process_pool_max_per_caller: int = Field(default=2, ge=1, le=10_000)
 {%- if cookiecutter.include_celery == 'y' %}
     # Jobs a user may have queued or running at once (429 beyond it), runs a job gets before it
-    # is failed (a job that kills its worker is not retried forever), near-duplicate pairs a
-    # report keeps (the most similar), and the memory a worker process may use.
+    # is failed (a job that kills its worker is not retried forever), and the memory a worker
+    # process may use.
     jobs_max_active_per_user: int = Field(default=3, ge=1, le=1_000_000)
     job_max_attempts: int = Field(default=3, ge=1, le=100)
-    report_max_pairs: int = Field(default=100, ge=1, le=100_000)
     worker_memory_limit_mb: int = Field(default=768, ge=64, le=1_048_576)
 {%- endif %}
     # --- end of production hardening and abuse limits ---

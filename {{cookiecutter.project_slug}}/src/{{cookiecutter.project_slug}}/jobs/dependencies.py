@@ -1,4 +1,4 @@
-"""Who may see a job: the same pattern as posts/dependencies.py."""
+"""Who may see a job: the user who submitted it (S10)."""
 
 from typing import Annotated
 from uuid import UUID

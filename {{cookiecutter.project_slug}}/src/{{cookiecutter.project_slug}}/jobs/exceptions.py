@@ -24,3 +24,7 @@ class TooManyActiveJobsError(AppError):
             f"You have {limit} jobs queued or running, the most allowed; submit again when one "
             "has finished."
         )
+
+
+class PermanentJobError(Exception):
+    """The job cannot succeed however often it is retried; the message is shown to the client."""

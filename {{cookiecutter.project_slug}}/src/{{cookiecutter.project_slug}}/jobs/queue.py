@@ -4,8 +4,6 @@ import kombu.exceptions
 from celery import Celery
 from fastapi.concurrency import run_in_threadpool
 
-RUN_POSTS_REPORT = "jobs.run_posts_report"
-
 
 class QueueUnavailableError(Exception):
     pass

@@ -10,25 +10,35 @@ from {{ cookiecutter.project_slug }}.core.pagination import Page, Pagination
 from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 from {{ cookiecutter.project_slug }}.jobs import service
 from {{ cookiecutter.project_slug }}.jobs.dependencies import OwnedJob
-from {{ cookiecutter.project_slug }}.jobs.schemas import JobOut, JobSummary, ReportParams
+from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_TASK
+from {{ cookiecutter.project_slug }}.jobs.schemas import AccountExportParams, JobOut, JobSummary
 
 router = APIRouter(
     prefix="/jobs", tags=["jobs"], responses=error_responses(status.HTTP_401_UNAUTHORIZED)
 )
 
 
+# What every route that starts a job documents.
+SUBMIT_RESPONSES = error_responses(
+    status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE
+)
+SUBMIT_DESCRIPTION = (
+    "Answers 202 with the queued job; poll the Location URL for its result. At most "
+    "JOBS_MAX_ACTIVE_PER_USER of a user's jobs may be queued or running at once."
+)
+
+
 @router.post(
-    "",
+    "/account-export",
     response_model=JobOut,
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Start a posts report; poll the Location URL for its result",
-    description="At most JOBS_MAX_ACTIVE_PER_USER of a user's jobs may be queued or running at once.",
-    responses=error_responses(
-        status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE
-    ),
+    summary="Start an export of the caller's account data",
+    description=f"{SUBMIT_DESCRIPTION} The result holds the account, `auditEventCount` and "
+    "`auditEvents` (newest first).",
+    responses=SUBMIT_RESPONSES,
 )
-async def submit_job(
-    data: ReportParams,
+async def export_account(
+    data: AccountExportParams,
     user: CurrentUser,
     conn: Conn,
     celery: CeleryClient,
@@ -36,8 +46,14 @@ async def submit_job(
     request: Request,
     response: Response,
 ) -> dict[str, Any]:
-    job = await service.submit_posts_report(
-        conn, celery, user["id"], data.model_dump(), settings.jobs_max_active_per_user
+    job = await service.submit_job(
+        conn,
+        celery,
+        user["id"],
+        "account_export",
+        EXPORT_TASK,
+        data.model_dump(by_alias=True),
+        settings.jobs_max_active_per_user,
     )
     response.headers["Location"] = str(request.url_for("read_job", job_id=str(job["id"])))
     return dict(job)

@@ -1,38 +1,11 @@
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import Field
 
+from {{ cookiecutter.project_slug }}.audit.schemas import AuditEventOut
 from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, UtcDateTime
-
-
-class ReportParams(InputModel):
-    """Parameters of a posts report (the body of POST /jobs)."""
-
-    # strict: JSON `true` is not the number 1 (pydantic's lax mode would take it as one).
-    max_posts: int = Field(default=5_000, ge=1, le=50_000, strict=True)
-    similarity_threshold: float = Field(default=0.8, ge=0.1, le=1.0, strict=True)
-
-
-class WordCount(CustomBaseModel):
-    word: str
-    count: int
-
-
-class NearDuplicate(CustomBaseModel):
-    first: UUID
-    second: UUID
-    similarity: float
-
-
-class ReportResult(CustomBaseModel):
-    post_count: int
-    word_count: int
-    average_words_per_post: float
-    top_words: list[WordCount]
-    # The most similar pairs, at most REPORT_MAX_PAIRS of them; all that were found are counted.
-    near_duplicates: list[NearDuplicate]
-    near_duplicates_found: int = 0
+from {{ cookiecutter.project_slug }}.users.schemas import UserOut
 
 
 class JobSummary(CustomBaseModel):
@@ -41,7 +14,8 @@ class JobSummary(CustomBaseModel):
     id: UUID
     kind: str
     status: Literal["queued", "running", "succeeded", "failed"]
-    params: ReportParams
+    # As submitted; their shape, and the result's, is the one the route that starts the job gives.
+    params: dict[str, Any]
     error: str | None
     attempts: int
     created_at: UtcDateTime
@@ -50,4 +24,20 @@ class JobSummary(CustomBaseModel):
 
 
 class JobOut(JobSummary):
-    result: ReportResult | None
+    result: dict[str, Any] | None
+
+
+class AccountExportParams(InputModel):
+    """The body of POST /jobs/account-export."""
+
+    # strict: JSON `true` is not the number 1 (pydantic's lax mode would take it as one).
+    max_audit_events: int = Field(default=1_000, ge=1, le=10_000, strict=True)
+
+
+class AccountExport(CustomBaseModel):
+    """The result of an account export: what the service stores about the caller."""
+
+    account: UserOut
+    audit_event_count: int
+    # Newest first, at most the job's maxAuditEvents; auditEventCount counts all of them.
+    audit_events: list[AuditEventOut]

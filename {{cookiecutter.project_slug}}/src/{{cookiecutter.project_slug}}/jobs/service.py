@@ -48,10 +48,16 @@ def _job(row: asyncpg.Record) -> JobRecord:
     return cast(JobRecord, job)
 
 
-async def submit_posts_report(
-    conn: Connection, celery: Celery, owner_id: UUID, params: dict[str, Any], max_active: int
+async def submit_job(
+    conn: Connection,
+    celery: Celery,
+    owner_id: UUID,
+    kind: str,
+    task_name: str,
+    params: dict[str, Any],
+    max_active: int,
 ) -> JobRecord:
-    """Store a queued job and hand it to the worker.
+    """Store a queued job of `kind` and publish `task_name` for it; the worker runs that task.
 
     TooManyActiveJobsError if the owner already has `max_active` jobs queued or running;
     ServiceUnavailableError if the queue is down. Row first, message second: the worker can
@@ -63,9 +69,9 @@ async def submit_posts_report(
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", str(owner_id))
         if await count_active_jobs(conn, owner_id) >= max_active:
             raise TooManyActiveJobsError(max_active)
-        job = await create_job(conn, owner_id, "posts_report", params)
+        job = await create_job(conn, owner_id, kind, params)
     try:
-        await queue.enqueue(celery, queue.RUN_POSTS_REPORT, str(job["id"]), current_request_id())
+        await queue.enqueue(celery, task_name, str(job["id"]), current_request_id())
     except queue.QueueUnavailableError as exc:
         await fail_job(conn, job["id"], "could not be queued: the job queue was unavailable")
         logger.error("job_not_queued", job_id=str(job["id"]), error=str(exc))
@@ -151,13 +157,3 @@ async def fail_job(conn: Connection, job_id: UUID, error: str) -> bool:
         error,
     )
     return status == "UPDATE 1"
-
-
-async def fetch_post_texts(conn: Connection, owner_id: UUID, limit: int) -> list[dict[str, str]]:
-    """At most `limit` of the owner's posts: a report over more is refused without loading all."""
-    rows = await conn.fetch(
-        "SELECT id::text AS id, title, body FROM posts WHERE author_id = $1 LIMIT $2",
-        owner_id,
-        limit,
-    )
-    return [dict(row) for row in rows]

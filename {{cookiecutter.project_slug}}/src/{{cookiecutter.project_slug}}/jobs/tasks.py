@@ -1,5 +1,11 @@
-"""Celery tasks of the jobs domain. They run in worker processes, never in the API."""
+"""Running a job in the worker (`run_job`), and the jobs domain's own task, the account export.
 
+A domain with a job of its own defines its task in a module of its own with `run_job` and
+`JOB_TASK_OPTIONS`, as `export_account` below does, and adds that module to `include` in
+`core/celery.py`. Tasks run in worker processes, never in the API.
+"""
+
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -9,9 +15,12 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.core import database
+from {{ cookiecutter.project_slug }}.core.database import Connection
 from {{ cookiecutter.project_slug }}.jobs import service
-from {{ cookiecutter.project_slug }}.jobs.queue import RUN_POSTS_REPORT
-from {{ cookiecutter.project_slug }}.jobs.report import PermanentJobError, PostText, build_report
+from {{ cookiecutter.project_slug }}.jobs.exceptions import PermanentJobError
+from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_TASK, build_export
+from {{ cookiecutter.project_slug }}.jobs.schemas import AccountExportParams
+from {{ cookiecutter.project_slug }}.jobs.service import JobRecord
 from {{ cookiecutter.project_slug }}.worker import worker_resources, worker_settings
 
 logger = structlog.get_logger(__name__)
@@ -53,8 +62,20 @@ async def _mark_failed(job_id: UUID, error: str) -> None:
         await service.fail_job(conn, job_id, error)
 
 
-async def _run_posts_report(job_id: UUID) -> str:
-    """Claim the job, build the report and store it; what happened, as a word for the log."""
+# A job's work: given its connection and claimed job, the result to store (plain JSON).
+# PermanentJobError fails the job with its message; the database's errors are retried.
+JobWork = Callable[[Connection, JobRecord], Awaitable[dict[str, Any]]]
+
+_LOG_EVENTS = {
+    "skipped": "job_skipped",
+    "failed": "job_failed",
+    "succeeded": "job_succeeded",
+    "already_stored": "job_result_already_stored",
+}
+
+
+async def _run(job_id: UUID, work: JobWork) -> str:
+    """Claim the job, do its work and store the result; what happened, as a word for the log."""
     settings = worker_settings()
     pool = worker_resources().pool
     async with pool.acquire() as conn:
@@ -68,56 +89,55 @@ async def _run_posts_report(job_id: UUID) -> str:
             )
             await service.fail_job(conn, job_id, error)
             return "failed"
-        max_posts = job["params"]["max_posts"]
-        # One more than allowed is enough to refuse the report: the rest is never loaded.
-        posts = [
-            PostText(id=p["id"], title=p["title"], body=p["body"])
-            for p in await service.fetch_post_texts(conn, job["owner_id"], max_posts + 1)
-        ]
-    try:
-        # Plain CPU work: this process exists for it, so it runs right here, between queries.
-        result = build_report(
-            posts, max_posts, job["params"]["similarity_threshold"], settings.report_max_pairs
-        )
-    except PermanentJobError as exc:
-        await _mark_failed(job_id, str(exc))
-        return "failed"
-    except MemoryError:
-        await _mark_failed(job_id, readable_error(MemoryError()))
-        return "failed"
+        try:
+            # Plain CPU work in it is fine: this process exists for it.
+            result = await work(conn, job)
+        except PermanentJobError as exc:
+            await service.fail_job(conn, job_id, str(exc))
+            return "failed"
+        except MemoryError:
+            await service.fail_job(conn, job_id, readable_error(MemoryError()))
+            return "failed"
     async with pool.acquire() as conn, conn.transaction():
         if not await service.finish_job(conn, job_id, result):
             return "already_stored"
         await audit_service.record_event(
-            conn, job["owner_id"], "job.succeeded", {"job_id": str(job_id)}
+            conn, job["owner_id"], "job.succeeded", {"job_id": str(job_id), "kind": job["kind"]}
         )
     return "succeeded"
 
 
-@shared_task(
-    bind=True,
-    base=JobTask,
-    name=RUN_POSTS_REPORT,
-    autoretry_for=(TransientJobError,),
-    retry_backoff=1,
-    retry_backoff_max=30,
-    retry_jitter=False,
-    max_retries=MAX_RETRIES,
-)
-def run_posts_report(self: JobTask, job_id: str) -> str:
-    """Idempotent by job id: a finished job is skipped, and its result is written only once."""
+def run_job(task: JobTask, job_id: str, work: JobWork) -> str:
+    """The body of every job task. Idempotent by job id: a finished job is skipped, and its
+    result is written only once."""
     try:
-        outcome = worker_resources().run(_run_posts_report(UUID(job_id)))
+        outcome = worker_resources().run(_run(UUID(job_id), work))
     except TRANSIENT_ERRORS as exc:
         logger.warning(
-            "job_retrying", job_id=job_id, attempt=self.request.retries + 1, error=repr(exc)
+            "job_retrying", job_id=job_id, attempt=task.request.retries + 1, error=repr(exc)
         )
         raise TransientJobError(repr(exc)) from exc
-    events = {
-        "skipped": "job_skipped",
-        "failed": "job_failed",
-        "succeeded": "job_succeeded",
-        "already_stored": "job_result_already_stored",
-    }
-    logger.info(events[outcome], job_id=job_id)
+    logger.info(_LOG_EVENTS[outcome], job_id=job_id)
     return "succeeded" if outcome == "already_stored" else outcome
+
+
+# What every job task passes to `shared_task`, besides its name.
+JOB_TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "base": JobTask,
+    "autoretry_for": (TransientJobError,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": False,
+    "max_retries": MAX_RETRIES,
+}
+
+
+async def _export(conn: Connection, job: JobRecord) -> dict[str, Any]:
+    params = AccountExportParams.model_validate(job["params"])
+    return await build_export(conn, job["owner_id"], params)
+
+
+@shared_task(name=EXPORT_TASK, **JOB_TASK_OPTIONS)
+def export_account(self: JobTask, job_id: str) -> str:
+    return run_job(self, job_id, _export)

@@ -1,16 +1,36 @@
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, {% if cookiecutter.include_celery == 'y' %}Request, Response, {% endif %}status
 
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
+{%- if cookiecutter.include_celery == 'y' %}
+from {{ cookiecutter.project_slug }}.core.celery import CeleryClient
+{%- endif %}
 from {{ cookiecutter.project_slug }}.core.database import Conn
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.pagination import Page, Pagination
 from {{ cookiecutter.project_slug }}.core.process_pool import ProcessPool
+{%- if cookiecutter.include_celery == 'y' %}
+from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
+from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
+from {{ cookiecutter.project_slug }}.jobs.router import SUBMIT_DESCRIPTION, SUBMIT_RESPONSES
+from {{ cookiecutter.project_slug }}.jobs.schemas import JobOut
+{%- endif %}
 from {{ cookiecutter.project_slug }}.posts import service
 from {{ cookiecutter.project_slug }}.posts.analysis import analyse_text
 from {{ cookiecutter.project_slug }}.posts.dependencies import OwnedPost
-from {{ cookiecutter.project_slug }}.posts.schemas import PostAnalysis, PostIn, PostOut, PostUpdate
+{%- if cookiecutter.include_celery == 'y' %}
+from {{ cookiecutter.project_slug }}.posts.report import REPORT_TASK
+{%- endif %}
+from {{ cookiecutter.project_slug }}.posts.schemas import (
+    PostAnalysis,
+    PostIn,
+    PostOut,
+    PostUpdate,
+{%- if cookiecutter.include_celery == 'y' %}
+    ReportParams,
+{%- endif %}
+)
 
 router = APIRouter(
     prefix="/posts", tags=["posts"], responses=error_responses(status.HTTP_401_UNAUTHORIZED)
@@ -32,11 +52,47 @@ async def list_posts(user: CurrentUser, conn: Conn, page: Pagination) -> dict[st
     return page.page(items, total)
 
 
+{%- if cookiecutter.include_celery == 'y' %}
+
+
+@router.post(
+    "/report",
+    response_model=JobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Start a report over all of the caller's posts (near-duplicates, word counts)",
+    description=f"{SUBMIT_DESCRIPTION} The result has `postCount`, `wordCount`, "
+    "`averageWordsPerPost`, `topWords`, `nearDuplicates` and `nearDuplicatesFound`.",
+    responses=SUBMIT_RESPONSES,
+)
+async def submit_report(
+    data: ReportParams,
+    user: CurrentUser,
+    conn: Conn,
+    celery: CeleryClient,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    # Comparing every pair of posts is long work, so the worker does it.
+    job = await jobs_service.submit_job(
+        conn,
+        celery,
+        user["id"],
+        "posts_report",
+        REPORT_TASK,
+        data.model_dump(by_alias=True),
+        settings.jobs_max_active_per_user,
+    )
+    response.headers["Location"] = str(request.url_for("read_job", job_id=str(job["id"])))
+    return dict(job)
+{%- endif %}
+
+
 @router.get(
     "/{post_id}", response_model=PostOut, summary="Read one of the caller's posts", responses=OWNED
 )
 async def read_post(post: OwnedPost) -> dict[str, Any]:
-    return dict(post)  # S8: plain data; response_model validates it once
+    return dict(post)
 
 
 @router.get(
@@ -49,7 +105,7 @@ async def read_post(post: OwnedPost) -> dict[str, Any]:
     },
 )
 async def analyse_post(post: OwnedPost, process_pool: ProcessPool) -> dict[str, Any]:
-    # S3: CPU-bound, so neither awaited on the loop nor threaded (the GIL): another process.
+    # CPU-bound, so neither awaited on the loop nor threaded (the GIL): another process.
     stats = await process_pool.run(post["author_id"], analyse_text, post["body"])
     return {
         **stats,

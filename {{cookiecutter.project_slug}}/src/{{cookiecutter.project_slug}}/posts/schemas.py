@@ -56,3 +56,32 @@ class PostAnalysis(CustomBaseModel):
     average_word_length: float
     reading_time_seconds: int
     top_words: list[WordCount]
+{%- if cookiecutter.include_celery == 'y' %}
+
+
+class ReportParams(InputModel):
+    """The body of POST /posts/report."""
+
+    # strict: JSON `true` is not the number 1 (pydantic's lax mode would take it as one).
+    max_posts: int = Field(default=5_000, ge=1, le=50_000, strict=True)
+    similarity_threshold: float = Field(default=0.8, ge=0.1, le=1.0, strict=True)
+    # The most similar pairs the result keeps; `nearDuplicatesFound` counts all of them.
+    max_pairs: int = Field(default=100, ge=1, le=1_000, strict=True)
+
+
+class NearDuplicate(CustomBaseModel):
+    first: UUID
+    second: UUID
+    similarity: float
+
+
+class ReportResult(CustomBaseModel):
+    """The result of a posts report (the job's `result`)."""
+
+    post_count: int
+    word_count: int
+    average_words_per_post: float
+    top_words: list[WordCount]
+    near_duplicates: list[NearDuplicate]
+    near_duplicates_found: int
+{%- endif %}

@@ -66,3 +66,13 @@ async def update_post(
 
 async def delete_post(conn: Connection, post_id: UUID) -> None:
     await conn.execute("DELETE FROM posts WHERE id = $1", post_id)
+
+
+async def fetch_post_texts(conn: Connection, author_id: UUID, limit: int) -> list[dict[str, str]]:
+    """At most `limit` of the author's posts: a report over more is refused without loading all."""
+    rows = await conn.fetch(
+        "SELECT id::text AS id, title, body FROM posts WHERE author_id = $1 LIMIT $2",
+        author_id,
+        limit,
+    )
+    return [dict(row) for row in rows]

@@ -12,7 +12,6 @@ from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
 {%- endif %}
-from {{ cookiecutter.project_slug }}.posts import service as posts_service
 from {{ cookiecutter.project_slug }}.users import service
 from {{ cookiecutter.project_slug }}.users.schemas import UserOut, UserSummary, UserUpdate
 
@@ -22,7 +21,7 @@ router = APIRouter(
     prefix="/users", tags=["users"], responses=error_responses(status.HTTP_401_UNAUTHORIZED)
 )
 
-LATEST_POSTS = 5
+LATEST_EVENTS = 5
 
 
 @router.get("/me", response_model=UserOut, summary="The caller's account")
@@ -51,7 +50,7 @@ async def update_me(
 @router.get(
     "/me/summary",
     response_model=UserSummary,
-    summary="Counts and latest posts, gathered concurrently",
+    summary="Counts and the latest audit events, gathered concurrently",
 )
 async def read_summary(user: CurrentUser, pool: Pool, settings: SettingsDep) -> dict[str, Any]:
     # S17: independent queries at once. Each needs its own connection: one asyncpg
@@ -61,18 +60,16 @@ async def read_summary(user: CurrentUser, pool: Pool, settings: SettingsDep) -> 
             return await query(conn)
 
     user_id = user["id"]
-    post_count, latest_posts, audit_count{% if cookiecutter.include_celery == 'y' %}, job_count{% endif %} = await asyncio.gather(
-        on_own_connection(lambda conn: posts_service.count_posts(conn, user_id)),
-        on_own_connection(lambda conn: posts_service.list_posts(conn, user_id, LATEST_POSTS, 0)),
+    audit_count, latest_events{% if cookiecutter.include_celery == 'y' %}, job_count{% endif %} = await asyncio.gather(
         on_own_connection(lambda conn: audit_service.count_events(conn, user_id)),
+        on_own_connection(lambda conn: audit_service.list_events(conn, user_id, LATEST_EVENTS, 0)),
 {%- if cookiecutter.include_celery == 'y' %}
         on_own_connection(lambda conn: jobs_service.count_jobs(conn, user_id)),
 {%- endif %}
     )
     return {
-        "post_count": post_count,
-        "latest_posts": latest_posts,
         "audit_event_count": audit_count,
+        "latest_audit_events": latest_events,
 {%- if cookiecutter.include_celery == 'y' %}
         "job_count": job_count,
 {%- endif %}

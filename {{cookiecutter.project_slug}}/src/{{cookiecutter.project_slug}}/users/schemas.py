@@ -2,9 +2,9 @@ from uuid import UUID
 
 from pydantic import ConfigDict, model_validator
 
+from {{ cookiecutter.project_slug }}.audit.schemas import AuditEventOut
 from {{ cookiecutter.project_slug }}.auth.schemas import DisplayName, Password
 from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, UtcDateTime
-from {{ cookiecutter.project_slug }}.posts.schemas import PostOut
 
 
 class UserOut(CustomBaseModel):
@@ -29,9 +29,8 @@ class UserUpdate(InputModel):
 
 
 class UserSummary(CustomBaseModel):
-    post_count: int
-    latest_posts: list[PostOut]
     audit_event_count: int
+    latest_audit_events: list[AuditEventOut]
 {%- if cookiecutter.include_celery == 'y' %}
     job_count: int
 {%- endif %}

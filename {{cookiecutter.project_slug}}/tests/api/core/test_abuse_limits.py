@@ -17,6 +17,11 @@ from fastapi import APIRouter, FastAPI, Request
 
 from {{ cookiecutter.project_slug }}.auth import security
 from {{ cookiecutter.project_slug }}.auth.dependencies import MAX_TOKEN_LENGTH
+from {{ cookiecutter.project_slug }}.auth.password_strength import (
+    MAX_CHECKED_LENGTH,
+    estimate_strength,
+)
+from {{ cookiecutter.project_slug }}.auth.schemas import MAX_PASSWORD_LENGTH
 from {{ cookiecutter.project_slug }}.core.errors import MAX_ERROR_DETAILS, ServiceUnavailableError
 from {{ cookiecutter.project_slug }}.core.observability import MAX_LOGGED_PATH, loggable
 from {{ cookiecutter.project_slug }}.core.process_pool import (
@@ -25,9 +30,8 @@ from {{ cookiecutter.project_slug }}.core.process_pool import (
     create_process_pool,
 )
 from {{ cookiecutter.project_slug }}.core.settings import Settings
-from {{ cookiecutter.project_slug }}.posts.analysis import analyse_text
 
-from tests.helpers.apps import ClientFactory
+from tests.helpers.apps import ClientFactory, client_at
 from tests.helpers.logs import LogEvents
 from tests.helpers.pool_functions import pause
 from tests.helpers.users import DEFAULT_PASSWORD, UserFactory, sign_up
@@ -314,25 +318,83 @@ async def test_a_process_pool_call_past_its_time_limit_is_503(
         await runner.run("user", pause, 0)
 
 
-def test_sentence_counting_is_linear_in_a_run_of_punctuation() -> None:
-    def seconds(text: str) -> float:
+STRENGTH_PATH = "/auth/password-strength"
+STRENGTH = {"password": "correct horse 42", "userInputs": ["ada@example.com"]}
+
+
+async def test_the_process_pool_counts_calls_per_client_address(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    apps: list[FastAPI] = []
+    async with client_for(settings, apps.append):
+        app = apps[0]
+        runner: ProcessPoolRunner = app.state.process_pool_runner
+        # One address already has PROCESS_POOL_MAX_PER_CALLER calls in the pool.
+        hog = [
+            asyncio.create_task(runner.run("10.0.0.1", pause, 0.5))
+            for _ in range(settings.process_pool_max_per_caller)
+        ]
+        await asyncio.sleep(0.05)
+        async with client_at(app, "10.0.0.1") as hog_client, client_at(app, "10.0.0.2") as other:
+            refused = await hog_client.post(STRENGTH_PATH, json=STRENGTH)
+            served = await other.post(STRENGTH_PATH, json=STRENGTH)
+            assert await asyncio.gather(*hog) == [0.5] * len(hog)
+            again = await hog_client.post(STRENGTH_PATH, json=STRENGTH)
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_concurrent_calls"
+    assert error["requestId"] == refused.headers["x-request-id"]
+    assert refused.headers["retry-after"] == "1"
+    # Another address is served meanwhile, and the first one again once its calls have ended.
+    assert served.status_code == 200, served.text
+    assert again.json() == served.json()
+
+
+async def test_a_full_process_pool_answers_the_route_503_at_once(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    apps: list[FastAPI] = []
+    two_slots = settings.model_copy(update={"process_pool_max_pending": 2})
+    async with client_for(two_slots, apps.append) as client:
+        runner: ProcessPoolRunner = apps[0].state.process_pool_runner
+        busy = [asyncio.create_task(runner.run(caller, pause, 0.5)) for caller in ("a", "b")]
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        refused = await client.post(STRENGTH_PATH, json=STRENGTH)
+        elapsed = time.monotonic() - started
+        await asyncio.gather(*busy)
+        served = await client.post(STRENGTH_PATH, json=STRENGTH)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "service_unavailable"
+    assert refused.headers["retry-after"] == "1"
+    assert elapsed < 0.4  # at once, not after waiting for a slot
+    assert served.status_code == 200, served.text
+
+
+def test_a_password_strength_estimate_is_bounded_whatever_is_sent() -> None:
+    # The most a request may send: MAX_PASSWORD_LENGTH characters built to give zxcvbn many
+    # matches (repeats, sequences, dates, keyboard runs, l33t), and five long user inputs.
+    # zxcvbn's work grows with the length and it refuses more than MAX_CHECKED_LENGTH, so the
+    # estimate is made on those first characters: the same answer, and the same cost, as theirs.
+    def seconds(password: str, user_inputs: list[str]) -> float:
         started = time.perf_counter()
-        analyse_text(text)
+        estimate_strength(password, user_inputs)
         return time.perf_counter() - started
 
-    plain = "word " * 4000
-    crafted = "word " + "!" * 20_000 + "x"
-    assert analyse_text("Hi!! there. Bye?! x")["sentence_count"] == 3
-    # Against the same length of ordinary text: the quadratic pattern took hundreds of times
-    # as long; linear stays within a small factor.
-    assert seconds(crafted) < 20 * max(seconds(plain), 1e-4)
+    inputs = [("ada lovelace " * 8)[:100]] * 5
+    plain = ("vermilion quasar tundra " * 6)[:MAX_CHECKED_LENGTH]
+    for pattern in ("1", "ab", "abcdef", "19841231", "qwertyuiop", "p@ssw0rd", "ada lovelace"):
+        crafted = (pattern * MAX_PASSWORD_LENGTH)[:MAX_PASSWORD_LENGTH]
+        head = crafted[:MAX_CHECKED_LENGTH]
+        assert estimate_strength(crafted, inputs) == estimate_strength(head, inputs), pattern
+        assert seconds(crafted, inputs) < 20 * max(seconds(plain, []), 1e-3), pattern
 
 
 # --- What the logs carry
 
 
 def test_logged_paths_are_bounded_and_escape_control_characters() -> None:
-    assert loggable("/posts/1") == "/posts/1"
+    assert loggable("/audit-events/1") == "/audit-events/1"
     assert loggable("/a\x1b[31mred\x1b[0m") == "/a\\x1b[31mred\\x1b[0m"
     long = loggable("/" + "p" * 10_000)
     assert len(long) == MAX_LOGGED_PATH + 3

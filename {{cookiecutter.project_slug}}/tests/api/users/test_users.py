@@ -1,5 +1,16 @@
-import httpx
+import asyncio
+from typing import Any
 
+import httpx
+import pytest
+
+from {{ cookiecutter.project_slug }}.audit import service as audit_service
+from {{ cookiecutter.project_slug }}.core.settings import Settings
+{%- if cookiecutter.include_celery == 'y' %}
+from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
+{%- endif %}
+
+from tests.helpers.audit import list_events, record_events
 from tests.helpers.users import UserFactory
 
 
@@ -51,29 +62,55 @@ async def test_unknown_or_invalid_fields_are_refused(
     assert (await client.get("/users/me", headers=user.headers)).json()["displayName"] == "Ada"
 
 
-async def test_summary_gathers_counts_and_latest_posts(
-    client: httpx.AsyncClient, make_user: UserFactory
+# The queries GET /users/me/summary runs, each on a connection of its own (S17).
+SUMMARY_QUERIES = [
+    (audit_service, "count_events"),
+    (audit_service, "list_events"),
+{%- if cookiecutter.include_celery == 'y' %}
+    (jobs_service, "count_jobs"),
+{%- endif %}
+]
+
+
+async def test_summary_gathers_counts_and_latest_audit_events_concurrently(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     user = await make_user()
     other = await make_user()
-    for n in range(7):
-        await client.post(
-            "/posts", json={"title": f"post {n}", "body": "text"}, headers=user.headers
-        )
-    await client.post("/posts", json={"title": "not mine", "body": "text"}, headers=other.headers)
+    events = [f"test.event_{n}" for n in range(6)]
+    await record_events(str(settings.database_url), user.id, events)
+    await record_events(str(settings.database_url), other.id, ["test.not_mine"])
+    newest = (await list_events(client, user, limit=5))["items"]
+    # Each query waits, before it runs, until every one of them has started: run one after
+    # another, the first would wait in vain and the request fail.
+    all_started = asyncio.Barrier(len(SUMMARY_QUERIES))
+    for module, name in SUMMARY_QUERIES:
+        query = getattr(module, name)
+
+        async def after_all_started(*args: Any, query: Any = query) -> Any:
+            async with asyncio.timeout(5):
+                await all_started.wait()
+            return await query(*args)
+
+        monkeypatch.setattr(module, name, after_all_started)
 
     response = await client.get("/users/me/summary", headers=user.headers)
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     body = response.json()
-    assert body["postCount"] == 7
-    assert [post["title"] for post in body["latestPosts"]] == [
-        "post 6",
-        "post 5",
-        "post 4",
-        "post 3",
-        "post 2",
+    assert body["auditEventCount"] == 7  # user.signed_up (the sign-up's background task), then 6
+    latest = body["latestAuditEvents"]
+    assert [event["event"] for event in latest] == [
+        "test.event_5",
+        "test.event_4",
+        "test.event_3",
+        "test.event_2",
+        "test.event_1",
     ]
-    assert body["auditEventCount"] == 1  # user.signed_up, written by the signup's background task
+    assert latest == newest  # the same events, in the same shape, as GET /audit-events
 {%- if cookiecutter.include_celery == 'y' %}
     assert body["jobCount"] == 0
 {%- endif %}
+    assert set(body) == {"auditEventCount", "latestAuditEvents"{% if cookiecutter.include_celery == 'y' %}, "jobCount"{% endif %}}

@@ -2,7 +2,7 @@
 
 Pure CPU work on plain data, so it is easy to test and deterministic: the same posts always give
 the same report, which is what makes a re-run after a crash harmless. Comparing every pair of
-posts is quadratic, which is why it runs in the worker and not in a request.
+posts is quadratic, which is why it runs in the worker (tasks.py) and not in a request.
 """
 
 import heapq
@@ -12,18 +12,18 @@ from collections.abc import Iterator
 from itertools import combinations
 from typing import Any, TypedDict
 
+from {{ cookiecutter.project_slug }}.jobs.exceptions import PermanentJobError
+
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 SHINGLE_SIZE = 3
+# Celery's name for the task (tasks.py); the API publishes it by name, without importing tasks.py.
+REPORT_TASK = "posts.run_report"
 
 
 class PostText(TypedDict):
     id: str
     title: str
     body: str
-
-
-class PermanentJobError(Exception):
-    """The job cannot succeed however often it is retried; the message is shown to the client."""
 
 
 def _shingles(words: list[str]) -> frozenset[tuple[str, ...]]:

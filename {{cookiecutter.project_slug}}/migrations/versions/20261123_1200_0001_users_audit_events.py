@@ -1,4 +1,4 @@
-"""Users, posts and audit events.
+"""Users and audit events.
 
 Revision ID: 0001
 Revises:
@@ -41,18 +41,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("email"),
     )
     op.create_table(
-        "posts",
-        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
-        sa.Column("author_id", sa.Uuid(), nullable=False),
-        sa.Column("title", sa.Text(), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        *timestamps(),
-        sa.PrimaryKeyConstraint("id"),
-        sa.ForeignKeyConstraint(["author_id"], ["users.id"], ondelete="CASCADE"),
-    )
-    # Serves "the caller's posts, newest first" (list and summary).
-    op.create_index(None, "posts", ["author_id", "created_at"])
-    op.create_table(
         "audit_events",
         sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=True),
@@ -71,5 +59,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_events")
-    op.drop_table("posts")
     op.drop_table("users")
