@@ -1,7 +1,7 @@
 """Sentry is off without SENTRY_DSN; with one, crashes reach the ingestion endpoint, minus secrets.
 
 The Sentry server is the outside world, so it is replaced at its HTTP boundary: a local server
-that records every envelope the SDK posts.
+that records every envelope the SDK sends.
 """
 
 import asyncio
