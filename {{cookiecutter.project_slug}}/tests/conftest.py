@@ -15,7 +15,6 @@ code fails the test (S1, see RULES.md).
 import asyncio
 import json
 import socket
-import traceback
 from collections.abc import AsyncIterator, Iterator
 {%- if cookiecutter.include_celery == 'y' %}
 from pathlib import Path
@@ -26,7 +25,7 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
-from blockbuster import BlockingError, blockbuster_ctx
+from blockbuster import BlockBuster
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from pydantic import PostgresDsn
@@ -223,32 +222,29 @@ def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
 
 
 @pytest.fixture(autouse=True)
-def blocking_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[BlockingCalls]:
+def blocking_guard() -> Iterator[BlockingCalls]:
     """S1 at run time: a blocking call on the event loop fails the test that made it.
 
     blockbuster swaps blocking functions (time.sleep, socket and file I/O, os.stat, waits on a
     held lock, ...) for checks that raise BlockingError when the calling thread runs an event
     loop and a frame of this package is on the stack: anything under our routes, dependencies,
     middleware or lifespan, down into the libraries they call. Test helpers that block outside
-    the app are left alone, and work in the thread or process pool runs off the loop.
+    the app are left alone, and work in the thread or process pool runs off the loop. The app
+    may catch the error where it is raised (the middleware answers any exception with a 500,
+    background tasks log their failures), so each call is also recorded, and fails the test
+    when it ends.
     """
     calls = BlockingCalls()
-
-    class RecordedBlockingError(BlockingError):
-        # The app may catch the error where it is raised (the middleware answers any exception
-        # with a 500, background tasks log their failures), so each one is also recorded, and
-        # fails the test when it ends.
-        def __init__(self, func: str) -> None:
-            super().__init__(func)
-            calls.caught.append((str(self), traceback.extract_stack()[:-2]))
-
-    # blockbuster raises whatever its module calls BlockingError at the moment of the call. That
-    # is an implementation detail: if an upgrade changes it, tests/api/core/test_event_loop.py fails.
-    monkeypatch.setattr("blockbuster.blockbuster.BlockingError", RecordedBlockingError)
-    with blockbuster_ctx({{ cookiecutter.project_slug }}) as detector:
-        for path, function, names in TOLERATED_BLOCKING:
-            for name in names or detector.functions:
-                detector.functions[name].can_block_in(path, function)
+    detector = BlockBuster(scanned_modules=[{{ cookiecutter.project_slug }}])
+    for path, function, names in TOLERATED_BLOCKING:
+        for name in names or detector.functions:
+            detector.functions[name].can_block_in(path, function)
+    for wrapped in detector.functions.values():
+        calls.watch(wrapped)
+    detector.activate()
+    try:
         yield calls
+    finally:
+        detector.deactivate()
     if calls.caught:
         pytest.fail(calls.report(), pytrace=False)

@@ -3,6 +3,9 @@
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from blockbuster import BlockBusterFunction
 
 import {{ cookiecutter.project_slug }}
 
@@ -43,6 +46,24 @@ class BlockingCalls:
 
     caught: list[tuple[str, list[traceback.FrameSummary]]] = field(default_factory=list)
 
+    def watch(self, function: BlockBusterFunction) -> None:
+        """Record each call to `function` that the guard catches, before blockbuster raises for
+        it. Through the function's predicate, blockbuster's hook for letting a call through: the
+        new one answers as the old one did."""
+        allowed = function.can_block_predicate
+
+        def predicate(*args: Any, **kwargs: Any) -> bool:
+            if allowed(*args, **kwargs):
+                return True
+            # Without source lines: reading them would be file I/O inside the guard.
+            stack = traceback.StackSummary.extract(traceback.walk_stack(None), lookup_lines=False)
+            stack.reverse()
+            if caught(function, stack):
+                self.caught.append((f"Blocking call to {function.full_name}", stack))
+            return False
+
+        function.can_block_predicate = predicate
+
     def take(self) -> list[str]:
         """The calls caught so far, forgotten afterwards: for a test that blocks on purpose."""
         messages = [message for message, _ in self.caught]
@@ -57,3 +78,14 @@ class BlockingCalls:
             lines.append(f"  {message}, from:")
             lines.extend(f"    {f.filename}:{f.lineno} in {f.name}" for f in stack[start:])
         return "\n".join(lines)
+
+
+def caught(function: BlockBusterFunction, stack: traceback.StackSummary) -> bool:
+    """Whether blockbuster refuses this call: made under this package's code, and not inside a
+    function where the call may block (blockbuster's own list and TOLERATED_BLOCKING)."""
+    allowed_here = any(
+        frame.filename.replace("\\", "/").endswith(path) and frame.name in functions
+        for frame in stack
+        for path, functions in function.can_block_functions
+    )
+    return not allowed_here and any(frame.filename.startswith(PACKAGE_DIR) for frame in stack)
