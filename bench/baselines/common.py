@@ -19,7 +19,7 @@ from celery import Celery
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "access"  # noqa: S105 - a claim value
-RUN_POSTS_REPORT = "posts.run_report"
+RUN_POSTS_REPORT = "posts.report"
 
 USER_COLUMNS = "id, email, password_hash, display_name, created_at, updated_at"
 POST_COLUMNS = "id, author_id, title, body, created_at, updated_at"

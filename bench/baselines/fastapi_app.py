@@ -112,7 +112,7 @@ async def submit_job(
     data: ReportParams, user: User, conn: Conn, request: Request, response: Response
 ) -> dict[str, Any]:
     params = data.model_dump()
-    job = await conn.fetchrow(common.INSERT_JOB, user["id"], "posts_report", json.dumps(params))
+    job = await conn.fetchrow(common.INSERT_JOB, user["id"], "posts.report", json.dumps(params))
     # kombu publishes with blocking socket I/O: in a thread, as the service does.
     await run_in_threadpool(
         request.app.state.celery.send_task,

@@ -138,7 +138,7 @@ async def submit_job(request: Request) -> JSONResponse:
         user = await _current_user(request, conn)
         if user is None:
             return _error(401, "invalid_token")
-        job = await conn.fetchrow(common.INSERT_JOB, user["id"], "posts_report", json.dumps(params))
+        job = await conn.fetchrow(common.INSERT_JOB, user["id"], "posts.report", json.dumps(params))
     celery = request.app.state.celery
     # kombu publishes with blocking socket I/O: in a thread, as the service does.
     await run_in_threadpool(

@@ -9,6 +9,7 @@ from functools import partial
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
 from {{ cookiecutter.project_slug }}.audit.router import router as audit_router
@@ -35,6 +36,13 @@ from {{ cookiecutter.project_slug }}.users.router import router as users_router
 VERSION = version("{{ cookiecutter.project_slug }}")
 
 
+def operation_id(route: APIRoute) -> str:
+    """The route function's name: generated clients name their methods after it (`read_job`,
+    not FastAPI's default `read_job_jobs__job_id__get`), so each route function has a name of
+    its own in the app."""
+    return route.name
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings)
@@ -50,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
         exception_handlers=errors.EXCEPTION_HANDLERS,
-        # What any route may answer; routes add their own (S16).
+        generate_unique_id_function=operation_id,
+        # What any route may answer; routes add their own.
         responses=errors.error_responses(400, 408, 413, 422, 500, 503),
     )
     # Request handlers read settings through `SettingsDep`; nothing else reads them back.

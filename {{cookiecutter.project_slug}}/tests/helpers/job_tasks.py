@@ -7,9 +7,9 @@ it publishes these tasks by name.
 import asyncio
 from typing import Any
 
+import asyncpg
 from celery import shared_task
 
-from {{ cookiecutter.project_slug }}.core.database import Connection
 from {{ cookiecutter.project_slug }}.jobs.exceptions import PermanentJobError
 from {{ cookiecutter.project_slug }}.jobs.service import JobRecord
 from {{ cookiecutter.project_slug }}.jobs.tasks import JOB_TASK_OPTIONS, JobTask, run_job
@@ -19,16 +19,16 @@ FAIL_TASK = "tests.fail"
 ALLOCATE_TASK = "tests.allocate"
 
 
-async def _sleep(_conn: Connection, job: JobRecord) -> dict[str, Any]:
+async def _sleep(_pool: asyncpg.Pool, job: JobRecord) -> dict[str, Any]:
     await asyncio.sleep(job["params"]["seconds"])
     return {"slept": job["params"]["seconds"]}
 
 
-async def _fail(_conn: Connection, job: JobRecord) -> dict[str, Any]:
+async def _fail(_pool: asyncpg.Pool, job: JobRecord) -> dict[str, Any]:
     raise PermanentJobError(job["params"]["message"])
 
 
-async def _allocate(_conn: Connection, job: JobRecord) -> dict[str, Any]:
+async def _allocate(_pool: asyncpg.Pool, job: JobRecord) -> dict[str, Any]:
     chunks = [bytearray(1024 * 1024) for _ in range(job["params"]["megabytes"])]
     return {"allocated": len(chunks)}
 

@@ -17,7 +17,7 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.core.celery import create_celery
 from {{ cookiecutter.project_slug }}.core.settings import Settings
-from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_TASK
+from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_JOB
 
 from tests.helpers.apps import ClientFactory
 from tests.helpers.job_tasks import ALLOCATE_TASK, FAIL_TASK, SLEEP_TASK
@@ -35,7 +35,7 @@ async def test_job_runs_in_a_real_worker_and_the_client_polls_the_result(
     response = await submit(client, user)
     queued = response.json()
     assert queued["status"] == "queued"
-    assert queued["kind"] == "account_export"
+    assert queued["kind"] == "jobs.account_export"
     assert queued["params"] == {"maxAuditEvents": 1000}
     assert response.headers["location"] == f"{client.base_url}/jobs/{queued['id']}"
     assert (await client.get(response.headers["location"], headers=user.headers)).status_code == 200
@@ -274,7 +274,7 @@ async def test_a_job_whose_worker_keeps_dying_is_failed_after_its_attempts(
     try:
         job_id = await conn.fetchval(
             """INSERT INTO jobs (owner_id, kind, params, status, attempts, started_at)
-            VALUES ($1, 'account_export', $2::jsonb, 'running', $3, now()) RETURNING id::text""",
+            VALUES ($1, 'jobs.account_export', $2::jsonb, 'running', $3, now()) RETURNING id::text""",
             UUID(user.id),
             json.dumps({"maxAuditEvents": 10}),
             settings.job_max_attempts,
@@ -283,7 +283,7 @@ async def test_a_job_whose_worker_keeps_dying_is_failed_after_its_attempts(
         await conn.close()
     celery = create_celery(settings)
     try:
-        await asyncio.to_thread(celery.send_task, EXPORT_TASK, args=[job_id])
+        await asyncio.to_thread(celery.send_task, EXPORT_JOB, args=[job_id])
     finally:
         await asyncio.to_thread(celery.close)
     job = await finished_job(client, user, job_id)

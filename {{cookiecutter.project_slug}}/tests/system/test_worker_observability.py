@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from {{ cookiecutter.project_slug }}.core import worker_metrics
 from {{ cookiecutter.project_slug }}.core.celery import create_celery
 from {{ cookiecutter.project_slug }}.core.settings import Settings
-from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_TASK
+from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_JOB
 
 from tests.helpers.apps import serve
 from tests.helpers.jobs import finished_job, submit
@@ -106,11 +106,11 @@ async def test_succeeded_and_failed_tasks_are_counted_across_pool_processes(
         assert (await finished_job(client, user, job_id))["status"] == "succeeded"
     # A message the task cannot process (not a job id) makes the task itself fail.
     create_celery(settings).send_task(
-        EXPORT_TASK, args=["not-a-job-id"], queue=settings.celery_queue
+        EXPORT_JOB, args=["not-a-job-id"], queue=settings.celery_queue
     )
 
-    succeeded = ("celery_tasks_succeeded_total", EXPORT_TASK)
-    failed = ("celery_tasks_failed_total", EXPORT_TASK)
+    succeeded = ("celery_tasks_succeeded_total", EXPORT_JOB)
+    failed = ("celery_tasks_failed_total", EXPORT_JOB)
     counts = await counts_once(metrics_port, {succeeded: 3, failed: 1})
 
     assert counts == {succeeded: 3, failed: 1}
@@ -128,7 +128,7 @@ async def test_a_failing_task_is_reported_to_sentry_with_its_task_id(
 ) -> None:
     ingestion, _ = sentry_server
     result = create_celery(settings).send_task(
-        EXPORT_TASK, args=["not-a-job-id"], queue=settings.celery_queue
+        EXPORT_JOB, args=["not-a-job-id"], queue=settings.celery_queue
     )
 
     async def reported() -> bool:
@@ -159,7 +159,7 @@ async def test_retried_tasks_are_counted(
         DATABASE_URL=proxied_url,
         WORKER_METRICS_PORT=str(metrics_port),
     )
-    retried = ("celery_tasks_retried_total", EXPORT_TASK)
+    retried = ("celery_tasks_retried_total", EXPORT_JOB)
     try:
         await submit(client, user)
         counts = await counts_once(metrics_port, {retried: 1})

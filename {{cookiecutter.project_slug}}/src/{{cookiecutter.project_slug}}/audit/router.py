@@ -28,7 +28,7 @@ async def list_audit_events(user: CurrentUser, conn: Conn, page: Pagination) -> 
     "/{event_id}",
     response_model=AuditEventOut,
     summary="One event of the caller's account",
-    responses=error_responses(status.HTTP_403_FORBIDDEN, status.HTTP_404_NOT_FOUND),
+    responses=error_responses(status.HTTP_404_NOT_FOUND),
 )
 async def read_audit_event(event: OwnedAuditEvent) -> dict[str, Any]:
     return dict(event)  # S8: plain data; response_model validates it once

@@ -1,7 +1,7 @@
 """How guessable a password is, estimated by zxcvbn for a sign-up form's strength meter.
 
 zxcvbn is pure Python and its cost grows with the password's length, so it runs in the process
-pool (S3), as a module-level function of plain values.
+pool, as a module-level function of plain values.
 """
 
 from typing import TypedDict

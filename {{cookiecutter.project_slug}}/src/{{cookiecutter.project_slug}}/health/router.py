@@ -19,7 +19,7 @@ router = APIRouter(prefix="/health", tags=["health"])
     summary="Liveness probe",
     description="Answers as long as the process serves requests. Touches no dependency.",
 )
-async def live() -> dict[str, Any]:
+async def liveness() -> dict[str, Any]:
     return {"status": "ok"}
 
 
@@ -30,7 +30,7 @@ async def live() -> dict[str, Any]:
     summary="Liveness probe, headers only",
     description="The same answer as GET, without a body: for uptime checkers that send HEAD.",
 )
-async def live_head() -> Response:
+async def liveness_head() -> Response:
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -44,7 +44,7 @@ async def live_head() -> Response:
         status.HTTP_503_SERVICE_UNAVAILABLE: {"model": Readiness, "description": "Not ready"}
     },
 )
-async def ready(
+async def readiness(
     pool: Pool, redis: RedisClient, settings: SettingsDep, response: Response
 ) -> dict[str, Any]:
     checks = await service.check_dependencies(pool, redis, settings.health_check_timeout)

@@ -9,8 +9,9 @@ from {{ cookiecutter.project_slug }}.jobs.exceptions import PermanentJobError
 from {{ cookiecutter.project_slug }}.jobs.schemas import AccountExport, AccountExportParams
 from {{ cookiecutter.project_slug }}.users import service as users_service
 
-# Celery's name for the task (tasks.py); the API publishes it by name, without importing tasks.py.
-EXPORT_TASK = "jobs.export_account"
+# The job's kind, and the name of its Celery task (tasks.py): the API publishes the task by
+# name, without importing tasks.py.
+EXPORT_JOB = "jobs.account_export"
 
 
 async def build_export(

@@ -1,30 +1,23 @@
 from typing import Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, status
 
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
-from {{ cookiecutter.project_slug }}.core.celery import CeleryClient
 from {{ cookiecutter.project_slug }}.core.database import Conn
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.pagination import Page, Pagination
-from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 from {{ cookiecutter.project_slug }}.jobs import service
-from {{ cookiecutter.project_slug }}.jobs.dependencies import OwnedJob
-from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_TASK
+from {{ cookiecutter.project_slug }}.jobs.dependencies import (
+    SUBMIT_DESCRIPTION,
+    SUBMIT_RESPONSES,
+    OwnedJob,
+    SubmitJob,
+)
+from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_JOB
 from {{ cookiecutter.project_slug }}.jobs.schemas import AccountExportParams, JobOut, JobSummary
 
 router = APIRouter(
     prefix="/jobs", tags=["jobs"], responses=error_responses(status.HTTP_401_UNAUTHORIZED)
-)
-
-
-# What every route that starts a job documents.
-SUBMIT_RESPONSES = error_responses(
-    status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE
-)
-SUBMIT_DESCRIPTION = (
-    "Answers 202 with the queued job; poll the Location URL for its result. At most "
-    "JOBS_MAX_ACTIVE_PER_USER of a user's jobs may be queued or running at once."
 )
 
 
@@ -37,26 +30,8 @@ SUBMIT_DESCRIPTION = (
     "`auditEvents` (newest first).",
     responses=SUBMIT_RESPONSES,
 )
-async def export_account(
-    data: AccountExportParams,
-    user: CurrentUser,
-    conn: Conn,
-    celery: CeleryClient,
-    settings: SettingsDep,
-    request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    job = await service.submit_job(
-        conn,
-        celery,
-        user["id"],
-        "account_export",
-        EXPORT_TASK,
-        data.model_dump(by_alias=True),
-        settings.jobs_max_active_per_user,
-    )
-    response.headers["Location"] = str(request.url_for("read_job", job_id=str(job["id"])))
-    return dict(job)
+async def export_account(data: AccountExportParams, submit: SubmitJob) -> dict[str, Any]:
+    return await submit(EXPORT_JOB, data.model_dump(by_alias=True))
 
 
 @router.get(

@@ -52,12 +52,12 @@ async def submit_job(
     conn: Connection,
     celery: Celery,
     owner_id: UUID,
+    *,
     kind: str,
-    task_name: str,
     params: dict[str, Any],
     max_active: int,
 ) -> JobRecord:
-    """Store a queued job of `kind` and publish `task_name` for it; the worker runs that task.
+    """Store a queued job of `kind` and publish the task of that name; the worker runs it.
 
     TooManyActiveJobsError if the owner already has `max_active` jobs queued or running;
     ServiceUnavailableError if the queue is down. Row first, message second: the worker can
@@ -71,7 +71,7 @@ async def submit_job(
             raise TooManyActiveJobsError(max_active)
         job = await create_job(conn, owner_id, kind, params)
     try:
-        await queue.enqueue(celery, task_name, str(job["id"]), current_request_id())
+        await queue.enqueue(celery, kind, str(job["id"]), current_request_id())
     except queue.QueueUnavailableError as exc:
         await fail_job(conn, job["id"], "could not be queued: the job queue was unavailable")
         logger.error("job_not_queued", job_id=str(job["id"]), error=str(exc))

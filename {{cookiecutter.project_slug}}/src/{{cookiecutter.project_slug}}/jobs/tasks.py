@@ -1,24 +1,25 @@
 """Running a job in the worker (`run_job`), and the jobs domain's own task, the account export.
 
 A domain with a job of its own defines its task in a module of its own with `run_job` and
-`JOB_TASK_OPTIONS`, as `export_account` below does, and adds that module to `include` in
-`core/celery.py`. Tasks run in worker processes, never in the API.
+`JOB_TASK_OPTIONS`, as `export_account` below does, names the task after the job's kind, and
+adds that module to `include` in `core/celery.py`. Tasks run in worker processes, never in the
+API.
 """
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import structlog
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.core import database
-from {{ cookiecutter.project_slug }}.core.database import Connection
 from {{ cookiecutter.project_slug }}.jobs import service
 from {{ cookiecutter.project_slug }}.jobs.exceptions import PermanentJobError
-from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_TASK, build_export
+from {{ cookiecutter.project_slug }}.jobs.export import EXPORT_JOB, build_export
 from {{ cookiecutter.project_slug }}.jobs.schemas import AccountExportParams
 from {{ cookiecutter.project_slug }}.jobs.service import JobRecord
 from {{ cookiecutter.project_slug }}.worker import worker_resources, worker_settings
@@ -62,9 +63,10 @@ async def _mark_failed(job_id: UUID, error: str) -> None:
         await service.fail_job(conn, job_id, error)
 
 
-# A job's work: given its connection and claimed job, the result to store (plain JSON).
+# A job's work: given the worker's pool and the claimed job, the result to store (plain JSON).
+# It takes a connection only while it queries, so none is held through long CPU work.
 # PermanentJobError fails the job with its message; the database's errors are retried.
-JobWork = Callable[[Connection, JobRecord], Awaitable[dict[str, Any]]]
+JobWork = Callable[[asyncpg.Pool, JobRecord], Awaitable[dict[str, Any]]]
 
 _LOG_EVENTS = {
     "skipped": "job_skipped",
@@ -89,15 +91,14 @@ async def _run(job_id: UUID, work: JobWork) -> str:
             )
             await service.fail_job(conn, job_id, error)
             return "failed"
-        try:
-            # Plain CPU work in it is fine: this process exists for it.
-            result = await work(conn, job)
-        except PermanentJobError as exc:
-            await service.fail_job(conn, job_id, str(exc))
-            return "failed"
-        except MemoryError:
-            await service.fail_job(conn, job_id, readable_error(MemoryError()))
-            return "failed"
+    try:
+        result = await work(pool, job)
+    except PermanentJobError as exc:
+        await _mark_failed(job_id, str(exc))
+        return "failed"
+    except MemoryError:
+        await _mark_failed(job_id, readable_error(MemoryError()))
+        return "failed"
     async with pool.acquire() as conn, conn.transaction():
         if not await service.finish_job(conn, job_id, result):
             return "already_stored"
@@ -133,11 +134,12 @@ JOB_TASK_OPTIONS: dict[str, Any] = {
 }
 
 
-async def _export(conn: Connection, job: JobRecord) -> dict[str, Any]:
+async def _export(pool: asyncpg.Pool, job: JobRecord) -> dict[str, Any]:
     params = AccountExportParams.model_validate(job["params"])
-    return await build_export(conn, job["owner_id"], params)
+    async with pool.acquire() as conn:
+        return await build_export(conn, job["owner_id"], params)
 
 
-@shared_task(name=EXPORT_TASK, **JOB_TASK_OPTIONS)
+@shared_task(name=EXPORT_JOB, **JOB_TASK_OPTIONS)
 def export_account(self: JobTask, job_id: str) -> str:
     return run_job(self, job_id, _export)

@@ -1,4 +1,4 @@
-"""Who may touch a post (S10): one dependency, reused by every route that takes a post id."""
+"""Who may touch a post: one dependency, reused by every route that takes a post id."""
 
 from typing import Annotated
 from uuid import UUID

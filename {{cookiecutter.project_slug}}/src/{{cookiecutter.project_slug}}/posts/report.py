@@ -16,8 +16,9 @@ from {{ cookiecutter.project_slug }}.jobs.exceptions import PermanentJobError
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 SHINGLE_SIZE = 3
-# Celery's name for the task (tasks.py); the API publishes it by name, without importing tasks.py.
-REPORT_TASK = "posts.run_report"
+# The job's kind, and the name of its Celery task (tasks.py): the API publishes the task by
+# name, without importing tasks.py.
+REPORT_JOB = "posts.report"
 
 
 class PostText(TypedDict):

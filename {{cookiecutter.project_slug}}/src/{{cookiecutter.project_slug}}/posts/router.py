@@ -1,26 +1,25 @@
 from typing import Any
 
-from fastapi import APIRouter, {% if cookiecutter.include_celery == 'y' %}Request, Response, {% endif %}status
+from fastapi import APIRouter, status
 
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser
-{%- if cookiecutter.include_celery == 'y' %}
-from {{ cookiecutter.project_slug }}.core.celery import CeleryClient
-{%- endif %}
 from {{ cookiecutter.project_slug }}.core.database import Conn
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.pagination import Page, Pagination
 from {{ cookiecutter.project_slug }}.core.process_pool import ProcessPool
 {%- if cookiecutter.include_celery == 'y' %}
-from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
-from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
-from {{ cookiecutter.project_slug }}.jobs.router import SUBMIT_DESCRIPTION, SUBMIT_RESPONSES
+from {{ cookiecutter.project_slug }}.jobs.dependencies import (
+    SUBMIT_DESCRIPTION,
+    SUBMIT_RESPONSES,
+    SubmitJob,
+)
 from {{ cookiecutter.project_slug }}.jobs.schemas import JobOut
 {%- endif %}
 from {{ cookiecutter.project_slug }}.posts import service
 from {{ cookiecutter.project_slug }}.posts.analysis import analyse_text
 from {{ cookiecutter.project_slug }}.posts.dependencies import OwnedPost
 {%- if cookiecutter.include_celery == 'y' %}
-from {{ cookiecutter.project_slug }}.posts.report import REPORT_TASK
+from {{ cookiecutter.project_slug }}.posts.report import REPORT_JOB
 {%- endif %}
 from {{ cookiecutter.project_slug }}.posts.schemas import (
     PostAnalysis,
@@ -64,27 +63,9 @@ async def list_posts(user: CurrentUser, conn: Conn, page: Pagination) -> dict[st
     "`averageWordsPerPost`, `topWords`, `nearDuplicates` and `nearDuplicatesFound`.",
     responses=SUBMIT_RESPONSES,
 )
-async def submit_report(
-    data: ReportParams,
-    user: CurrentUser,
-    conn: Conn,
-    celery: CeleryClient,
-    settings: SettingsDep,
-    request: Request,
-    response: Response,
-) -> dict[str, Any]:
+async def submit_report(data: ReportParams, submit: SubmitJob) -> dict[str, Any]:
     # Comparing every pair of posts is long work, so the worker does it.
-    job = await jobs_service.submit_job(
-        conn,
-        celery,
-        user["id"],
-        "posts_report",
-        REPORT_TASK,
-        data.model_dump(by_alias=True),
-        settings.jobs_max_active_per_user,
-    )
-    response.headers["Location"] = str(request.url_for("read_job", job_id=str(job["id"])))
-    return dict(job)
+    return await submit(REPORT_JOB, data.model_dump(by_alias=True))
 {%- endif %}
 
 

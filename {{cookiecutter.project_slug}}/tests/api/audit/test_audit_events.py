@@ -79,15 +79,18 @@ async def test_pagination_out_of_bounds_is_422(
     assert [d["loc"] for d in error["details"]] == [["query", name]]
 
 
-async def test_another_users_event_is_403(
+async def test_another_users_event_is_404_as_if_it_did_not_exist(
     client: httpx.AsyncClient, make_user: UserFactory
 ) -> None:
     alice, bob = await make_user(), await make_user()
     [event] = (await list_events(client, alice))["items"]
     response = await client.get(f"/audit-events/{event['id']}", headers=bob.headers)
-    assert response.status_code == 403
-    error = response.json()["error"]
-    assert error["code"] == "not_audit_event_owner"
+    unknown = await client.get(f"/audit-events/{event['id'] + 1000}", headers=bob.headers)
+    assert response.status_code == 404
+    # The same answer as for an id nobody has: ids are sequential, so a 403 would tell them apart.
+    same = ("code", "message", "details")
+    assert [response.json()["error"][k] for k in same] == [unknown.json()["error"][k] for k in same]
+    assert response.json()["error"]["code"] == "audit_event_not_found"
     assert alice.email not in response.text
     assert (await client.get(f"/audit-events/{event['id']}", headers=alice.headers)).json() == event
 

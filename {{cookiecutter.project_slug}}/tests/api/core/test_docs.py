@@ -1,6 +1,9 @@
+import re
+
 import pytest
 
 from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
+from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.helpers.apps import ClientFactory
 
@@ -51,3 +54,17 @@ async def test_openapi_documents_the_common_error_shape(
     assert ready["tags"] == ["health"]
     assert set(ready["responses"]) >= {"200", "503", "500"}
     assert "ErrorResponse" in spec["components"]["schemas"]
+
+
+def test_operation_ids_are_the_route_functions_names_and_unique(settings: Settings) -> None:
+    app = create_app(in_environment(settings, Environment.LOCAL))
+    spec = app.openapi()
+    ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids)), sorted(ids)
+    assert [i for i in ids if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", i)] == []
+    # The name of the function, whatever its path: each router's, with the app's own prefixes.
+    paths = spec["paths"]
+    assert paths["/users/me"]["get"]["operationId"] == "read_me"
+    assert paths["/health/live"]["head"]["operationId"] == "liveness_head"
+    assert paths["/auth/password-strength"]["post"]["operationId"] == "password_strength"
+    assert paths["/audit-events/{event_id}"]["get"]["operationId"] == "read_audit_event"

@@ -36,7 +36,7 @@ async def test_report_finds_near_duplicates_and_counts_words(
         client, user, [NEAR_DUPLICATE, NEAR_DUPLICATE + " again", "something else entirely here"]
     )
     queued = await submit_report(client, user, similarityThreshold=0.7)
-    assert queued["kind"] == "posts_report"
+    assert queued["kind"] == "posts.report"
     assert queued["params"] == {"maxPosts": 5000, "similarityThreshold": 0.7, "maxPairs": 100}
     job = await finished_job(client, user, queued["id"])
     assert job["status"] == "succeeded", job
