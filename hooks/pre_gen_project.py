@@ -12,6 +12,7 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 
 CHOICES = {
     "license": ("MIT", "Apache-2.0", "proprietary"),
+    "include_examples": ("y", "n"),
     "include_celery": ("y", "n"),
     "celery_broker": ("redis", "rabbitmq"),
     "ci_provider": ("github", "gitlab", "none"),
