@@ -39,6 +39,9 @@ class ErrorResponse(CustomBaseModel):
 
 
 MAX_ERROR_DETAILS = 20
+# The code of every 400: a body that cannot be read as JSON (FastAPI raises its own 400 when it
+# cannot decode one at all).
+MALFORMED_BODY = "malformed_body"
 
 # What each error status means when a route documents it; `error_responses` builds the
 # `responses=` argument from these, so every route describes an error the same way.
@@ -143,9 +146,25 @@ def _wire_loc(loc: tuple[Any, ...]) -> list[str | int]:
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    # A body that is not JSON at all (cut short, not UTF-8) is a 400; JSON that does not fit the
+    # schema is a 422.
+    if errors and errors[0]["type"] == "json_invalid":
+        error = errors[0]
+        reason = error.get("ctx", {}).get("error", "not JSON")
+        detail = ErrorDetail(
+            loc=list(error["loc"]),
+            message=f"{reason} (at character {error['loc'][-1]})",
+            type="json_invalid",
+        )
+        return error_response(
+            status.HTTP_400_BAD_REQUEST,
+            MALFORMED_BODY,
+            "The request body is not valid JSON; see details.",
+            [detail],
+        )
     # A body with thousands of unknown keys has thousands of errors: the client gets the first
     # few, and a last detail that says how many more there were.
-    errors = exc.errors()
     details = [
         ErrorDetail(loc=_wire_loc(tuple(err["loc"])), message=err["msg"], type=err["type"])
         for err in errors[:MAX_ERROR_DETAILS]
@@ -169,6 +188,8 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
     code = getattr(exc, "code", None) or phrase.lower().replace(" ", "_").replace("-", "_").replace(
         "'", ""
     )
+    if exc.status_code == status.HTTP_400_BAD_REQUEST and not hasattr(exc, "code"):
+        code = MALFORMED_BODY
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 

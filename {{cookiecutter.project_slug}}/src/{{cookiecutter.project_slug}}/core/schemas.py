@@ -50,9 +50,11 @@ MAX_UNKNOWN_KEYS = 20
 
 class InputModel(CustomBaseModel):
     """A request body. Keys the model does not have are refused (no mass assignment), and a body
-    with far more keys than the model has fields is refused with one error, not one per key."""
+    with far more keys than the model has fields is refused with one error, not one per key.
+    NaN and infinities, which Python's JSON parser reads although JSON has no such numbers,
+    are refused in every number field."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

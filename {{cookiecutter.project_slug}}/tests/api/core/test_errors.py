@@ -1,12 +1,13 @@
 """Every failure answers with the same JSON shape and never leaks internals."""
 
 import httpx
+import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import Field, PostgresDsn
 
 from {{ cookiecutter.project_slug }}.core.database import Conn
 from {{ cookiecutter.project_slug }}.core.errors import AppError
-from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.helpers.apps import ClientFactory
@@ -16,6 +17,11 @@ from tests.helpers.logs import LogEvents
 class Signup(CustomBaseModel):
     display_name: str = Field(min_length=2, max_length=20)
     age_years: int = Field(ge=0)
+
+
+class Measurement(InputModel):
+    name: str
+    value: float
 
 
 class TeapotError(AppError):
@@ -30,6 +36,10 @@ def add_test_routes(app: FastAPI) -> None:
     @router.post("/signup")
     async def signup(data: Signup) -> dict[str, str]:
         return {"displayName": data.display_name}
+
+    @router.post("/measurements")
+    async def measure(data: Measurement) -> dict[str, float]:
+        return {"value": data.value}
 
     @router.get("/crash")
     async def crash() -> None:
@@ -70,6 +80,59 @@ async def test_validation_error_names_fields_in_camel_case(
         ("body", "ageYears"),
     }
     assert all(detail["message"] and detail["type"] for detail in error["details"])
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b'{"name": "cut short', 9),  # truncated: the string that never ends
+        (b'{"name": "x", "value": 1,}', 25),  # a trailing comma
+        (b"{'name': 'x'}", 1),  # Python, not JSON
+    ],
+)
+async def test_a_body_that_is_not_json_is_400(
+    settings: Settings, client_for: ClientFactory, body: bytes, where: int
+) -> None:
+    async with client_for(settings, add_test_routes) as client:
+        response = await client.post(
+            "/test/measurements", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "malformed_body"
+    [detail] = error["details"]
+    assert detail["loc"] == ["body", where]
+    assert detail["type"] == "json_invalid"
+    assert f"(at character {where})" in detail["message"]
+
+
+async def test_a_body_that_is_not_text_is_400(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    async with client_for(settings, add_test_routes) as client:
+        response = await client.post(
+            "/test/measurements", content=b"\xc3\x28", headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_body"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+async def test_nan_and_infinity_are_refused_in_number_fields(
+    settings: Settings, client_for: ClientFactory, number: str
+) -> None:
+    # Python's JSON parser reads these although JSON has no such numbers: validation refuses them.
+    body = ('{"name": "x", "value": ' + number + "}").encode()
+    async with client_for(settings, add_test_routes) as client:
+        response = await client.post(
+            "/test/measurements", content=body, headers={"Content-Type": "application/json"}
+        )
+        fine = await client.post("/test/measurements", json={"name": "x", "value": 1.5})
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert detail["loc"] == ["body", "value"]
+    assert detail["type"] == "finite_number"
+    assert fine.json() == {"value": 1.5}
 
 
 async def test_missing_body_field_is_reported(
