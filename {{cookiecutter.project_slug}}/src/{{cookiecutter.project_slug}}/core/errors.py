@@ -145,6 +145,14 @@ def _wire_loc(loc: tuple[Any, ...]) -> list[str | int]:
     return list(loc)
 
 
+def _message(error: Any) -> str:
+    # A validator's own ValueError reaches the client as its message alone, without pydantic's
+    # "Value error, " in front of it.
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    return str(error["msg"])
+
+
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     # A body that is not JSON at all (cut short, not UTF-8) is a 400; JSON that does not fit the
@@ -166,7 +174,7 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
     # A body with thousands of unknown keys has thousands of errors: the client gets the first
     # few, and a last detail that says how many more there were.
     details = [
-        ErrorDetail(loc=_wire_loc(tuple(err["loc"])), message=err["msg"], type=err["type"])
+        ErrorDetail(loc=_wire_loc(tuple(err["loc"])), message=_message(err), type=err["type"])
         for err in errors[:MAX_ERROR_DETAILS]
     ]
     if len(errors) > MAX_ERROR_DETAILS:

@@ -12,6 +12,7 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.helpers.apps import ClientFactory
 from tests.helpers.logs import LogEvents
+from tests.helpers.users import UserFactory
 
 
 class Signup(CustomBaseModel):
@@ -133,6 +134,20 @@ async def test_nan_and_infinity_are_refused_in_number_fields(
     assert detail["loc"] == ["body", "value"]
     assert detail["type"] == "finite_number"
     assert fine.json() == {"value": 1.5}
+
+
+async def test_a_validators_own_message_reaches_the_client_as_written(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user = await make_user()
+    response = await client.patch("/users/me", json={}, headers=user.headers)
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert detail == {
+        "loc": ["body"],
+        "message": "send at least one of displayName, password",
+        "type": "value_error",
+    }
 
 
 async def test_missing_body_field_is_reported(
