@@ -42,6 +42,8 @@ MAX_ERROR_DETAILS = 20
 # The code of every 400: a body that cannot be read as JSON (FastAPI raises its own 400 when it
 # cannot decode one at all).
 MALFORMED_BODY = "malformed_body"
+# The code of a framework's HTTPException where the status phrase would not say what went wrong.
+STATUS_CODES = {status.HTTP_400_BAD_REQUEST: MALFORMED_BODY}
 
 # What each error status means when a route documents it; `error_responses` builds the
 # `responses=` argument from these, so every route describes an error the same way.
@@ -193,11 +195,11 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     phrase = HTTPStatus(exc.status_code).phrase
     message = exc.detail if isinstance(exc.detail, str) else phrase
-    code = getattr(exc, "code", None) or phrase.lower().replace(" ", "_").replace("-", "_").replace(
-        "'", ""
+    code = (
+        getattr(exc, "code", None)
+        or STATUS_CODES.get(exc.status_code)
+        or phrase.lower().replace(" ", "_").replace("-", "_").replace("'", "")
     )
-    if exc.status_code == status.HTTP_400_BAD_REQUEST and not hasattr(exc, "code"):
-        code = MALFORMED_BODY
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
