@@ -297,7 +297,7 @@ def test_a_project_from_before_the_core_layout_follows_the_changelog_steps(
     package = project / "src" / SLUG
     assert sorted(p.name for p in package.iterdir() if p.name != "__pycache__") == [
         "__init__.py", "audit", "auth", "core", "health", "jobs", "main.py", "notifications",
-        "posts", "users", "worker.py",
+        "posts", "sessions", "users", "worker.py",
     ]  # fmt: skip
     settings = (package / "core" / "settings.py").read_text()
     assert "billing_enabled: bool = False" in settings  # ours, in the module's new home

@@ -29,6 +29,7 @@ from {{ cookiecutter.project_slug }}.jobs.router import router as jobs_router
 {%- if cookiecutter.include_examples == 'y' %}
 from {{ cookiecutter.project_slug }}.posts.router import router as posts_router
 {%- endif %}
+from {{ cookiecutter.project_slug }}.sessions.router import router as sessions_router
 from {{ cookiecutter.project_slug }}.users.router import router as users_router
 
 # Read once, at import: looking up package metadata is file I/O, and `create_app` runs on a
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(users_router)
+    app.include_router(sessions_router)
     app.include_router(audit_router)
 {%- if cookiecutter.include_examples == 'y' %}
     app.include_router(posts_router)

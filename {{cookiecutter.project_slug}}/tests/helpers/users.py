@@ -2,6 +2,7 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -13,6 +14,7 @@ class SignedUpUser:
     email: str
     password: str
     headers: dict[str, str]
+    refresh_token: str
 
 
 UserFactory = Callable[..., Awaitable[SignedUpUser]]
@@ -29,7 +31,24 @@ async def sign_up(
         json={"email": email, "password": DEFAULT_PASSWORD, "displayName": display_name},
     )
     assert signed_up.status_code == 201, signed_up.text
-    token = await client.post("/auth/token", data={"username": email, "password": DEFAULT_PASSWORD})
-    assert token.status_code == 200, token.text
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    return SignedUpUser(signed_up.json()["id"], email, DEFAULT_PASSWORD, headers)
+    tokens = await log_in(client, email)
+    return SignedUpUser(
+        signed_up.json()["id"], email, DEFAULT_PASSWORD, bearer(tokens), tokens["refresh_token"]
+    )
+
+
+async def log_in(
+    client: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD, **headers: str
+) -> dict[str, Any]:
+    """POST /auth/token, which must succeed: the token response (a new session)."""
+    response = await client.post(
+        "/auth/token", data={"username": email, "password": password}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    """The Authorization header for a token response's access token."""
+    return {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -107,6 +107,8 @@ async def test_api_answers_503_while_the_database_is_down_and_recovers_without_r
             ("PATCH", "/users/me", {"displayName": "written while the database is down"}),
             ("GET", "/users/me/summary", None),
             ("POST", "/auth/signup", SIGNUP),
+            ("POST", "/auth/refresh", {"refresh_token": user.refresh_token}),
+            ("POST", "/auth/logout", None),
         ]:
             async with asyncio.timeout(fault_deadline(proxied)):
                 response = await client.request(method, path, json=body, headers=user.headers)
@@ -127,8 +129,73 @@ async def test_api_answers_503_while_the_database_is_down_and_recovers_without_r
         changed = await client.patch("/users/me", json=after, headers=user.headers)
         assert changed.status_code == 200
         me = (await client.get("/users/me", headers=user.headers)).json()
+        # Neither the refresh nor the logout happened: the session and its token are as they were.
+        refreshed = await client.post("/auth/refresh", json={"refresh_token": user.refresh_token})
+        assert refreshed.status_code == 200
     assert before["displayName"] == "Ada"
     assert me["displayName"] == "written once it is back"
+
+
+async def test_a_refresh_cut_off_mid_transaction_spends_nothing(
+    proxied: Settings,
+    db_proxy: tuple[TcpProxy, str],
+    client_for: ClientFactory,
+    make_user: UserFactory,
+    database_url: str,
+) -> None:
+    """The connection is lost after the old token is marked spent and before its successor is
+    stored: the transaction rolls back, so the old token still works once."""
+    proxy, _ = db_proxy
+    user = await make_user()
+    admin = await asyncpg.connect(database_url)
+    try:
+        # Holds the INSERT of the successor token, inside the refresh's transaction.
+        await admin.execute(
+            """CREATE FUNCTION test_hold_insert() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN PERFORM pg_sleep(30); RETURN NEW; END $$;
+            CREATE TRIGGER test_hold_insert BEFORE INSERT ON refresh_tokens
+            FOR EACH ROW EXECUTE FUNCTION test_hold_insert();"""
+        )
+
+        sleeping: list[int] = []
+
+        async def held() -> bool:
+            rows = await admin.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+                "AND query LIKE 'INSERT INTO refresh_tokens%'"
+            )
+            sleeping[:] = [row["pid"] for row in rows]
+            return bool(sleeping)
+
+        async with client_for(proxied) as client:
+            request = asyncio.create_task(
+                client.post("/auth/refresh", json={"refresh_token": user.refresh_token})
+            )
+            await eventually(held)
+            proxy.cut()
+            async with asyncio.timeout(fault_deadline(proxied)):
+                assert_database_unavailable(await request)
+            # The server sees the client gone when the sleep ends; end the backend now instead.
+            [pid] = sleeping
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            await admin.execute(
+                "DROP TRIGGER test_hold_insert ON refresh_tokens; DROP FUNCTION test_hold_insert()"
+            )
+            proxy.open = True
+            counts = await admin.fetchrow(
+                "SELECT count(*) AS tokens, count(spent_at) AS spent FROM refresh_tokens"
+            )
+            assert dict(counts) == {"tokens": 1, "spent": 0}
+            refreshed = await client.post(
+                "/auth/refresh", json={"refresh_token": user.refresh_token}
+            )
+            assert refreshed.status_code == 200, refreshed.text
+    finally:
+        await admin.execute(
+            "DROP TRIGGER IF EXISTS test_hold_insert ON refresh_tokens; "
+            "DROP FUNCTION IF EXISTS test_hold_insert()"
+        )
+        await admin.close()
 
 
 async def test_database_that_stops_answering_is_503_within_the_timeouts(

@@ -1,6 +1,9 @@
-"""Who is calling: `CurrentUser` in a route signature requires a valid bearer token."""
+"""Who is calling: `CurrentUser` (or `CurrentSession`) in a route signature requires a valid
+bearer token whose session is live."""
 
+from dataclasses import dataclass
 from typing import Annotated
+from uuid import UUID
 
 import structlog
 from fastapi import Depends, Request
@@ -11,7 +14,7 @@ from {{ cookiecutter.project_slug }}.auth.exceptions import InvalidTokenError, N
 from {{ cookiecutter.project_slug }}.core.database import Pool, lend
 from {{ cookiecutter.project_slug }}.core.logging import USER_ID
 from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
-from {{ cookiecutter.project_slug }}.users import service as users_service
+from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
 from {{ cookiecutter.project_slug }}.users.service import UserRecord
 
 # auto_error=False: a missing token gets our error shape instead of FastAPI's default body.
@@ -20,25 +23,42 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 MAX_TOKEN_LENGTH = 2048
 
 
-async def get_current_user(
-    token: Annotated[str | None, Depends(oauth2_scheme)], pool: Pool, settings: SettingsDep
-) -> UserRecord:
-    """Decode the token and load its user; cached per request, so done once however often used.
+@dataclass(frozen=True)
+class SignedIn:
+    """The caller: their account, and the session their access token belongs to."""
 
-    The user is read on a connection of its own, given back at once: a route that then needs
-    several connections or none does not hold one for the whole request.
+    user: UserRecord
+    session_id: UUID
+
+
+async def get_signed_in(
+    token: Annotated[str | None, Depends(oauth2_scheme)], pool: Pool, settings: SettingsDep
+) -> SignedIn:
+    """Check the token and load its user; cached per request, so done once however often used.
+
+    The user is loaded only while the token's session is live, in the same query: a session
+    ended by logout, a password change or refresh-token reuse stops its access tokens at
+    once, at no extra round trip. The user is read on a connection of its own, given back at
+    once: a route that then needs several connections or none does not hold one throughout.
     """
     if token is None:
         raise NotAuthenticatedError
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidTokenError
-    user_id = security.read_access_token(token, settings.signing_key)
+    claims = security.read_access_token(token, settings)
     async with lend(pool, settings.db_acquire_timeout) as conn:
-        user = await users_service.get_user(conn, user_id)
-    if user is None:  # the account was deleted after the token was issued
+        user = await sessions_service.get_signed_in_user(conn, claims.user_id, claims.session_id)
+    if user is None:  # the session has ended, or the account was deleted
         raise InvalidTokenError
-    structlog.contextvars.bind_contextvars(**{USER_ID: str(user_id)})  # on the access line
-    return user
+    structlog.contextvars.bind_contextvars(**{USER_ID: str(claims.user_id)})  # on the access line
+    return SignedIn(user, claims.session_id)
+
+
+CurrentSession = Annotated[SignedIn, Depends(get_signed_in)]
+
+
+async def get_current_user(signed_in: CurrentSession) -> UserRecord:
+    return signed_in.user
 
 
 CurrentUser = Annotated[UserRecord, Depends(get_current_user)]

@@ -27,6 +27,12 @@ class InvalidCredentialsError(AppError):
     headers = _BEARER
 
 
+class CrossSiteRequestError(AppError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "cross_site_request"
+    message = "Send the X-Requested-With header (any value) with a cookie-authenticated request."
+
+
 class EmailTakenError(AppError):
     status_code = status.HTTP_409_CONFLICT
     code = "email_taken"

@@ -1,34 +1,51 @@
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
+from fastapi import APIRouter, BackgroundTasks, Cookie, Depends, Header, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.auth import security
-from {{ cookiecutter.project_slug }}.auth.dependencies import Hashing
-from {{ cookiecutter.project_slug }}.auth.exceptions import EmailTakenError, InvalidCredentialsError
+from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentSession, CurrentUser, Hashing
+from {{ cookiecutter.project_slug }}.auth.exceptions import (
+    CrossSiteRequestError,
+    EmailTakenError,
+    InvalidCredentialsError,
+)
 from {{ cookiecutter.project_slug }}.auth.password_strength import estimate_strength
 from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
 from {{ cookiecutter.project_slug }}.auth.schemas import (
     PasswordStrengthIn,
     PasswordStrengthOut,
+    RefreshIn,
+    RefreshToken,
     SignupIn,
     TokenOut,
     normalise_email,
 )
-from {{ cookiecutter.project_slug }}.core.database import Pool, lend
+from {{ cookiecutter.project_slug }}.core.database import Conn, Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.http_client import HttpClient
 from {{ cookiecutter.project_slug }}.core.process_pool import ProcessPool
-from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
+from {{ cookiecutter.project_slug }}.core.settings import Settings, SettingsDep
 from {{ cookiecutter.project_slug }}.notifications import service as notifications
+from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
+from {{ cookiecutter.project_slug }}.sessions.exceptions import (
+    RefreshTokenMissingError,
+    RefreshTokenReusedError,
+)
 from {{ cookiecutter.project_slug }}.users import service as users_service
 from {{ cookiecutter.project_slug }}.users.schemas import UserOut
 
 logger = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+# With REFRESH_TOKEN_COOKIE on: the cookie, sent back only to the auth routes, and the header
+# POST /auth/refresh then requires.
+REFRESH_COOKIE = "refresh_token"
+REFRESH_COOKIE_PATH = "/auth"
+CSRF_HEADER = "X-Requested-With"
 
 
 @router.post(
@@ -87,13 +104,41 @@ async def signup(
     return dict(user)
 
 
+def _issue_tokens(
+    session: sessions_service.SessionRecord,
+    refresh_token: str,
+    settings: Settings,
+    response: Response,
+) -> dict[str, Any]:
+    """The token response for a session; in cookie mode the refresh token goes in the cookie."""
+    refresh_lifetime = int(settings.refresh_token_lifetime.total_seconds())
+    if settings.refresh_token_cookie:
+        response.set_cookie(
+            REFRESH_COOKIE,
+            refresh_token,
+            max_age=refresh_lifetime,
+            path=REFRESH_COOKIE_PATH,
+            secure=True,
+            httponly=True,
+            samesite="strict",
+        )
+    return {
+        "access_token": security.create_access_token(session["user_id"], session["id"], settings),
+        "token_type": "bearer",
+        "expires_in": int(settings.access_token_lifetime.total_seconds()),
+        "refresh_token": None if settings.refresh_token_cookie else refresh_token,
+        "refresh_expires_in": refresh_lifetime,
+    }
+
+
 @router.post(
     "/token",
     response_model=TokenOut,
-    summary="Log in: exchange email and password for an access token",
+    summary="Log in: exchange email and password for an access token and a refresh token",
     description=(
-        "OAuth2 password flow; send the email as `username`. Rate limited per account and per "
-        "client address: 429 with Retry-After."
+        "OAuth2 password flow; send the email as `username`. Opens a session (listed by GET "
+        "/users/me/sessions). Rate limited per account and per client address: 429 with "
+        "Retry-After."
     ),
     responses=error_responses(
         status.HTTP_401_UNAUTHORIZED,
@@ -108,9 +153,11 @@ async def login(
     limits: Limits,
     settings: SettingsDep,
     request: Request,
+    response: Response,
 ) -> dict[str, Any]:
     email = normalise_email(form.username)
-    await limits.check_login(client_address(request), email)
+    address = client_address(request)
+    await limits.check_login(address, email)
     # No stored email holds a NUL (PostgreSQL text cannot): an unknown user, not a database error.
     credentials = None
     if "\x00" not in email:
@@ -125,14 +172,103 @@ async def login(
         logger.warning("login_failed", reason="wrong_password", user_id=str(credentials["id"]))
         raise InvalidCredentialsError
     await limits.record_login_success(email)
-    lifetime = settings.access_token_lifetime
-    return {
-        "access_token": security.create_access_token(
-            credentials["id"], settings.signing_key, lifetime
-        ),
-        "token_type": "bearer",
-        "expires_in": int(lifetime.total_seconds()),
-    }
+    async with lend(pool, settings.db_acquire_timeout) as conn:
+        session, refresh_token = await sessions_service.open_session(
+            conn,
+            credentials["id"],
+            lifetime=settings.refresh_token_lifetime,
+            user_agent=request.headers.get("user-agent", ""),
+            address=address,
+            max_sessions=settings.max_sessions_per_user,
+        )
+    return _issue_tokens(session, refresh_token, settings, response)
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenOut,
+    summary="Exchange a refresh token for a new access token and a new refresh token",
+    description=(
+        "The refresh token sent is spent: keep the new one. Sending a spent one again ends its "
+        "session (401 `refresh_token_reused`): it means someone else holds a copy. With "
+        "REFRESH_TOKEN_COOKIE on, the token comes from the cookie, the body is ignored and the "
+        f"`{CSRF_HEADER}` header is required (any value)."
+    ),
+    responses=error_responses(
+        status.HTTP_401_UNAUTHORIZED,
+        status.HTTP_403_FORBIDDEN,
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+    ),
+)
+async def refresh(
+    pool: Pool,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+    body: RefreshIn | None = None,
+    cookie: Annotated[RefreshToken | None, Cookie(alias=REFRESH_COOKIE)] = None,
+    requested_with: Annotated[str | None, Header(alias=CSRF_HEADER, max_length=100)] = None,
+) -> dict[str, Any]:
+    if settings.refresh_token_cookie:
+        # SameSite=Strict keeps the cookie off cross-site requests in current browsers; a
+        # custom header is the second guard: a cross-site page cannot send one without a
+        # CORS preflight, which only CORS_ORIGINS pass.
+        if not requested_with:
+            raise CrossSiteRequestError
+        token = cookie
+    else:
+        token = body.refresh_token if body is not None else None
+    if token is None:
+        raise RefreshTokenMissingError
+    try:
+        async with lend(pool, settings.db_acquire_timeout) as conn:
+            session, refresh_token = await sessions_service.rotate(
+                conn,
+                token,
+                lifetime=settings.refresh_token_lifetime,
+                user_agent=request.headers.get("user-agent", ""),
+                address=client_address(request),
+            )
+    except RefreshTokenReusedError as exc:
+        logger.warning(
+            "refresh_token_reused", user_id=str(exc.user_id), session_id=str(exc.session_id)
+        )
+        raise
+    return _issue_tokens(session, refresh_token, settings, response)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="End the caller's session",
+    description="Its refresh token and its access tokens, this one included, stop working at once.",
+    responses=error_responses(status.HTTP_401_UNAUTHORIZED, status.HTTP_503_SERVICE_UNAVAILABLE),
+)
+async def logout(
+    signed_in: CurrentSession, conn: Conn, settings: SettingsDep, response: Response
+) -> None:
+    await sessions_service.end_session(conn, signed_in.session_id)
+    _forget_cookie(settings, response)
+
+
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="End every session of the caller's account, on every device",
+    responses=error_responses(status.HTTP_401_UNAUTHORIZED, status.HTTP_503_SERVICE_UNAVAILABLE),
+)
+async def logout_all(
+    user: CurrentUser, conn: Conn, settings: SettingsDep, response: Response
+) -> None:
+    await sessions_service.end_sessions(conn, user["id"])
+    _forget_cookie(settings, response)
+
+
+def _forget_cookie(settings: Settings, response: Response) -> None:
+    if settings.refresh_token_cookie:
+        response.delete_cookie(
+            REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, secure=True, httponly=True, samesite="strict"
+        )
 
 
 @router.post(

@@ -51,7 +51,24 @@ class TokenOut(CustomBaseModel):
 
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    # Seconds the access token is valid for.
     expires_in: int
+    # Single use: POST /auth/refresh exchanges it for a new pair. null when REFRESH_TOKEN_COOKIE
+    # is on: it is then in an HttpOnly cookie, out of reach of the page's scripts.
+    refresh_token: str | None
+    # Seconds the session lasts unless the refresh token is used before then.
+    refresh_expires_in: int
+
+
+# A refresh token is 43 characters; anything much longer is not one.
+RefreshToken = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class RefreshIn(InputModel):
+    # Named as in the token response it came from.
+    model_config = ConfigDict(alias_generator=None)
+
+    refresh_token: RefreshToken
 
 
 class PasswordStrengthIn(InputModel):

@@ -3,9 +3,10 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
-from uuid import UUID
+from typing import NamedTuple
+from uuid import UUID, uuid4
 
 import jwt
 from argon2 import PasswordHasher
@@ -14,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from {{ cookiecutter.project_slug }}.auth.exceptions import InvalidTokenError
 from {{ cookiecutter.project_slug }}.core.errors import ServiceUnavailableError
+from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 # Pinned: a token is only ever checked with this algorithm, so `alg: none` or RS/HS confusion
 # cannot be smuggled in through the header.
@@ -81,23 +83,43 @@ def _dummy_hash() -> str:
     return _hasher.hash("a password nobody has")
 
 
-def create_access_token(user_id: UUID, signing_key: str, lifetime: timedelta) -> str:
+class AccessClaims(NamedTuple):
+    user_id: UUID
+    session_id: UUID
+
+
+def create_access_token(user_id: UUID, session_id: UUID, settings: Settings) -> str:
     now = datetime.now(UTC)
-    claims = {"sub": str(user_id), "iat": now, "exp": now + lifetime, "type": TOKEN_TYPE}
-    return jwt.encode(claims, signing_key, algorithm=ALGORITHM)
+    claims = {
+        "iss": settings.token_issuer,
+        "aud": settings.token_audience,
+        "sub": str(user_id),
+        "sid": str(session_id),
+        "jti": uuid4().hex,
+        "iat": now,
+        "exp": now + settings.access_token_lifetime,
+        "type": TOKEN_TYPE,
+    }
+    return jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
 
 
-def read_access_token(token: str, signing_key: str) -> UUID:
-    """The user id in a valid access token; InvalidTokenError for anything else."""
+def read_access_token(token: str, settings: Settings) -> AccessClaims:
+    """The user and session of a valid access token; InvalidTokenError for anything else.
+
+    Valid means: signed with SECRET_KEY in HS256, issued by and for this service, not expired,
+    and an access token (not some other token signed with the same key).
+    """
     try:
         claims = jwt.decode(
             token,
-            signing_key,
+            settings.signing_key,
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "exp", "iat", "type"]},
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            options={"require": ["iss", "aud", "sub", "sid", "jti", "exp", "iat", "type"]},
         )
         if claims["type"] != TOKEN_TYPE:
             raise InvalidTokenError
-        return UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        return AccessClaims(UUID(claims["sub"]), UUID(claims["sid"]))
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidTokenError from exc

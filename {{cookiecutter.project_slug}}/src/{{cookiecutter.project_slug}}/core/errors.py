@@ -54,7 +54,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     status.HTTP_422_UNPROCESSABLE_CONTENT: "Validation error",
     status.HTTP_500_INTERNAL_SERVER_ERROR: "Unexpected error",
     status.HTTP_401_UNAUTHORIZED: "Missing or invalid bearer token",
-    status.HTTP_403_FORBIDDEN: "The resource belongs to someone else",
+    status.HTTP_403_FORBIDDEN: "Not allowed for the caller",
     status.HTTP_404_NOT_FOUND: "No such resource",
     status.HTTP_409_CONFLICT: "Conflicts with an existing resource",
     status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests; see Retry-After",

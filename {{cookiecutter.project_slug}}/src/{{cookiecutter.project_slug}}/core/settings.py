@@ -80,7 +80,18 @@ class Settings(BaseSettings):
     celery_queue: str = "{{ cookiecutter.project_slug }}.jobs"
 {%- endif %}
 
-    access_token_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Sessions (README, "Authentication"). An access token is short-lived and checked against
+    # its session on every request; the refresh token keeps the session going.
+    access_token_ttl_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # A session ends when its refresh token has not been used for this long.
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    # Sessions one user may have at once; a login beyond it ends the least recently used one.
+    max_sessions_per_user: int = Field(default=20, ge=1, le=1000)
+    # Deliver the refresh token in an HttpOnly cookie (browser clients) instead of the body.
+    refresh_token_cookie: bool = False
+    # The `iss` and `aud` of every access token, checked on every request.
+    token_issuer: str = Field(default="{{ cookiecutter.project_slug }}", min_length=1)
+    token_audience: str = Field(default="{{ cookiecutter.project_slug }}", min_length=1)
 
     # Transactional email through the provider's HTTP API. Unset: no email is sent (logged).
     email_api_url: HttpUrl | None = None
@@ -241,6 +252,10 @@ class Settings(BaseSettings):
     @property
     def access_token_lifetime(self) -> timedelta:
         return timedelta(minutes=self.access_token_ttl_minutes)
+
+    @property
+    def refresh_token_lifetime(self) -> timedelta:
+        return timedelta(days=self.refresh_token_ttl_days)
 
     @property
     def docs_enabled(self) -> bool:

@@ -2,18 +2,21 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, BackgroundTasks, Request, status
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
-from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentUser, Hashing
-from {{ cookiecutter.project_slug }}.core.database import Connection, Pool, lend
+from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentSession, CurrentUser, Hashing
+from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
+from {{ cookiecutter.project_slug }}.core.database import Conn, Connection, Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
 {%- endif %}
+from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
 from {{ cookiecutter.project_slug }}.users import service
-from {{ cookiecutter.project_slug }}.users.schemas import UserOut, UserSummary, UserUpdate
+from {{ cookiecutter.project_slug }}.users.exceptions import WrongPasswordError
+from {{ cookiecutter.project_slug }}.users.schemas import PasswordChange, UserOut, UserSummary, UserUpdate
 
 T = TypeVar("T")
 
@@ -32,19 +35,60 @@ async def read_me(user: CurrentUser) -> dict[str, Any]:
 @router.patch(
     "/me",
     response_model=UserOut,
-    summary="Change the caller's display name or password",
-    responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE),
+    summary="Change the caller's display name",
+    description="The password has its own route, POST /users/me/password.",
 )
-async def update_me(
-    user: CurrentUser, data: UserUpdate, pool: Pool, hashing: Hashing, settings: SettingsDep
-) -> dict[str, Any]:
-    # Hashed before a connection is taken: none is held while Argon2 runs.
-    password_hash = await hashing.hash(data.password) if data.password else None
+async def update_me(user: CurrentUser, data: UserUpdate, conn: Conn) -> dict[str, Any]:
+    return dict(await service.update_user(conn, user["id"], display_name=data.display_name))
+
+
+@router.post(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change the caller's password",
+    description=(
+        "Requires the current password (403 `wrong_password` otherwise; attempts count "
+        "against the login rate limits). Ends every other session of the account: whoever "
+        "held one must log in with the new password."
+    ),
+    responses=error_responses(
+        status.HTTP_403_FORBIDDEN,
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+    ),
+)
+async def change_password(
+    signed_in: CurrentSession,
+    data: PasswordChange,
+    pool: Pool,
+    hashing: Hashing,
+    limits: Limits,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    request: Request,
+) -> None:
+    user = signed_in.user
+    # A stolen access token must not become a way to guess the password, or to change it.
+    await limits.check_login(client_address(request), user["email"])
     async with lend(pool, settings.db_acquire_timeout) as conn:
-        updated = await service.update_user(
-            conn, user["id"], display_name=data.display_name, password_hash=password_hash
-        )
-    return dict(updated)
+        credentials = await service.get_credentials(conn, user["email"])
+    if credentials is None or not await hashing.verify(
+        credentials["password_hash"], data.current_password
+    ):
+        raise WrongPasswordError
+    await limits.record_login_success(user["email"])
+    # Hashed before a connection is taken: none is held while Argon2 runs.
+    password_hash = await hashing.hash(data.new_password)
+    async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():
+        await service.set_password(conn, user["id"], password_hash)
+        ended = await sessions_service.end_sessions(conn, user["id"], keep=signed_in.session_id)
+    background.add_task(
+        audit_service.record_event_later,
+        pool,
+        user["id"],
+        "user.password_changed",
+        {"other_sessions_ended": ended},
+    )
 
 
 @router.get(

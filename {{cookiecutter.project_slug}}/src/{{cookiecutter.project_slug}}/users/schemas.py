@@ -1,9 +1,10 @@
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from {{ cookiecutter.project_slug }}.audit.schemas import AuditEventOut
-from {{ cookiecutter.project_slug }}.auth.schemas import DisplayName, Password
+from {{ cookiecutter.project_slug }}.auth.schemas import MAX_PASSWORD_LENGTH, DisplayName, Password
 from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, UtcDateTime
 
 
@@ -17,13 +18,18 @@ class UserOut(CustomBaseModel):
 class UserUpdate(InputModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    display_name: DisplayName | None = None
-    password: Password | None = None
+    display_name: DisplayName
+
+
+class PasswordChange(InputModel):
+    # As typed: the current one is only compared, so no rule but a bound on its length.
+    current_password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    new_password: Password
 
     @model_validator(mode="after")
-    def _something_to_change(self) -> "UserUpdate":
-        if self.display_name is None and self.password is None:
-            msg = "send at least one of displayName, password"
+    def _a_new_password(self) -> "PasswordChange":
+        if self.new_password == self.current_password:
+            msg = "newPassword must differ from currentPassword"
             raise ValueError(msg)
         return self
 

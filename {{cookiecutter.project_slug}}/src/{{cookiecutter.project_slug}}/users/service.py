@@ -12,7 +12,7 @@ import asyncpg
 
 from {{ cookiecutter.project_slug }}.core.database import Connection
 
-_COLUMNS = "id, email, display_name, created_at, updated_at"
+USER_COLUMNS = "id, email, display_name, created_at, updated_at"
 
 
 class UserRecord(TypedDict):
@@ -37,7 +37,7 @@ async def create_user(
 ) -> UserRecord:
     try:
         row = await conn.fetchrow(
-            f"INSERT INTO users (email, password_hash, display_name) VALUES ($1, $2, $3) RETURNING {_COLUMNS}",  # noqa: S608 - constant column list
+            f"INSERT INTO users (email, password_hash, display_name) VALUES ($1, $2, $3) RETURNING {USER_COLUMNS}",  # noqa: S608 - constant column list
             email,
             password_hash,
             display_name,
@@ -48,7 +48,7 @@ async def create_user(
 
 
 async def get_user(conn: Connection, user_id: UUID) -> UserRecord | None:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE id = $1", user_id)  # noqa: S608
+    row = await conn.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", user_id)  # noqa: S608
     return cast(UserRecord, dict(row)) if row is not None else None
 
 
@@ -62,20 +62,19 @@ async def get_credentials(conn: Connection, email: str) -> Credentials | None:
     return cast(Credentials, dict(row)) if row is not None else None
 
 
-async def update_user(
-    conn: Connection,
-    user_id: UUID,
-    *,
-    display_name: str | None = None,
-    password_hash: str | None = None,
-) -> UserRecord:
-    """Change the given values (None leaves a column as it is); return the new record."""
+async def update_user(conn: Connection, user_id: UUID, *, display_name: str) -> UserRecord:
     row = await conn.fetchrow(
-        f"""UPDATE users SET display_name = coalesce($2, display_name),
-            password_hash = coalesce($3, password_hash), updated_at = now()
-        WHERE id = $1 RETURNING {_COLUMNS}""",  # noqa: S608 - constant column list
+        f"""UPDATE users SET display_name = $2, updated_at = now()
+        WHERE id = $1 RETURNING {USER_COLUMNS}""",  # noqa: S608 - constant column list
         user_id,
         display_name,
-        password_hash,
     )
     return cast(UserRecord, dict(row))  # type: ignore[arg-type]
+
+
+async def set_password(conn: Connection, user_id: UUID, password_hash: str) -> None:
+    await conn.execute(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+        user_id,
+        password_hash,
+    )

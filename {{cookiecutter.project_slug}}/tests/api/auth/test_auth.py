@@ -127,7 +127,12 @@ async def test_login_returns_a_bearer_token(
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 30 * 60
+    assert body["expires_in"] == 15 * 60
+    assert body["refresh_expires_in"] == 30 * 24 * 3600
+    assert len(body["refresh_token"]) == 43  # 256 random bits, URL-safe base64
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert set(claims) == {"iss", "aud", "sub", "sid", "jti", "iat", "exp", "type"}
+    assert claims["iss"] == claims["aud"] == "{{ cookiecutter.project_slug }}"
     me = await client.get("/users/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.json()["email"] == "grace@example.com"
 
@@ -153,51 +158,49 @@ async def test_wrong_password_and_unknown_email_look_the_same(
     assert wrong.json()["error"]["message"] == unknown.json()["error"]["message"]
 
 
-def forged(settings: Settings, **claims: object) -> str:
+def forged(settings: Settings, *, key: str | None = None, **claims: object) -> str:
+    """An access token like the service's own, signed with SECRET_KEY, with `claims` changed
+    (a claim given as None is left out)."""
     now = datetime.now(UTC)
     payload = {
+        "iss": settings.token_issuer,
+        "aud": settings.token_audience,
         "sub": str(uuid4()),
+        "sid": str(uuid4()),
+        "jti": uuid4().hex,
         "iat": now,
         "exp": now + timedelta(minutes=5),
         "type": "access",
         **claims,
     }
-    return jwt.encode(payload, settings.signing_key, algorithm="HS256")
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, key or settings.signing_key, algorithm="HS256")
 
 
-def bad_tokens(settings: Settings, user_id: str) -> dict[str, str]:
+def bad_tokens(settings: Settings, user_id: str, session_id: str) -> dict[str, str]:
     past = datetime.now(UTC) - timedelta(hours=1)
+    mine = {"sub": user_id, "sid": session_id}
     return {
         "malformed": "not-a-jwt",
-        "expired": forged(settings, sub=user_id, iat=past - timedelta(minutes=5), exp=past),
-        "wrong signature": jwt.encode(
-            {
-                "sub": user_id,
-                "type": "access",
-                "iat": datetime.now(UTC),
-                "exp": datetime.now(UTC) + timedelta(minutes=5),
-            },
-            "another-key-that-is-long-enough-32b",
-            algorithm="HS256",
-        ),
+        "expired": forged(settings, **mine, iat=past - timedelta(minutes=5), exp=past),
+        "wrong signature": forged(settings, **mine, key="another-key-that-is-long-enough-32b"),
         "alg none": jwt.encode(
-            {
-                "sub": user_id,
-                "type": "access",
-                "iat": datetime.now(UTC),
-                "exp": datetime.now(UTC) + timedelta(minutes=5),
-            },
+            jwt.decode(forged(settings, **mine), options={"verify_signature": False}),
             None,
             algorithm="none",
         ),
-        "wrong type": forged(settings, sub=user_id, type="refresh"),
-        "sub not a uuid": forged(settings, sub="42"),
-        "no such user": forged(settings),
-        "missing exp": jwt.encode(
-            {"sub": user_id, "type": "access", "iat": datetime.now(UTC)},
-            settings.signing_key,
-            algorithm="HS256",
-        ),
+        "wrong type": forged(settings, **mine, type="refresh"),
+        "wrong issuer": forged(settings, **mine, iss="another-service"),
+        "wrong audience": forged(settings, **mine, aud="another-service"),
+        "sub not a uuid": forged(settings, sub="42", sid=session_id),
+        "sid not a uuid": forged(settings, sub=user_id, sid="42"),
+        "sid a number": forged(settings, sub=user_id, sid=42),
+        "no such user": forged(settings, sid=session_id),
+        "no such session": forged(settings, sub=user_id),
+        **{
+            f"missing {claim}": forged(settings, **{**mine, claim: None})
+            for claim in ("iss", "aud", "sub", "sid", "jti", "exp", "iat", "type")
+        },
     }
 
 
@@ -205,7 +208,9 @@ async def test_every_kind_of_bad_token_is_401(
     client: httpx.AsyncClient, make_user: UserFactory, settings: Settings
 ) -> None:
     user = await make_user()
-    for case, token in bad_tokens(settings, user.id).items():
+    me = await client.get("/users/me/sessions", headers=user.headers)
+    [session] = me.json()
+    for case, token in bad_tokens(settings, user.id, session["id"]).items():
         response = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, case
         assert response.headers["www-authenticate"] == "Bearer", case
@@ -239,7 +244,10 @@ async def test_a_password_change_follows_the_sign_up_rules(
     client: httpx.AsyncClient, make_user: UserFactory
 ) -> None:
     user = await make_user()
-    weak = await client.patch("/users/me", json={"password": "aaaaaaaaaaaa"}, headers=user.headers)
-    empty = await client.patch("/users/me", json={}, headers=user.headers)
-    assert (weak.status_code, empty.status_code) == (422, 422)
-    assert weak.json()["error"]["details"][0]["loc"] == ["body", "password"]
+    weak = await client.post(
+        "/users/me/password",
+        json={"currentPassword": user.password, "newPassword": "aaaaaaaaaaaa"},
+        headers=user.headers,
+    )
+    assert weak.status_code == 422
+    assert weak.json()["error"]["details"][0]["loc"] == ["body", "newPassword"]

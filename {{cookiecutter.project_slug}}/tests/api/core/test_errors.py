@@ -140,12 +140,13 @@ async def test_a_validators_own_message_reaches_the_client_as_written(
     client: httpx.AsyncClient, make_user: UserFactory
 ) -> None:
     user = await make_user()
-    response = await client.patch("/users/me", json={}, headers=user.headers)
+    same = {"currentPassword": user.password, "newPassword": user.password}
+    response = await client.post("/users/me/password", json=same, headers=user.headers)
     assert response.status_code == 422
     [detail] = response.json()["error"]["details"]
     assert detail == {
         "loc": ["body"],
-        "message": "send at least one of displayName, password",
+        "message": "newPassword must differ from currentPassword",
         "type": "value_error",
     }
 

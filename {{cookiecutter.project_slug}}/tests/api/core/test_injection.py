@@ -160,37 +160,52 @@ async def token_for(
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+# Operations that end the caller's session: run last in each round, like deletions.
+ENDS_SESSION = {"/auth/logout", "/auth/logout-all"}
+
+
 async def test_every_string_input_in_the_schema_is_safe_with_each_payload(
     client: httpx.AsyncClient, db: asyncpg.Connection, settings: Settings
 ) -> None:
     assert (await sign_up(client, email="victim@example.com")).status_code == 201
     assert (await sign_up(client)).status_code == 201
-    attacker = await token_for(client, "ada@example.com")
-    attacker_id = (await client.get("/users/me", headers=attacker)).json()["id"]
+    attacker_id = (
+        await client.get("/users/me", headers=await token_for(client, "ada@example.com"))
+    ).json()["id"]
     spec = create_app(settings).openapi()  # the schema, whether or not this environment serves it
     before = await all_rows(db)
 
     responses = []
     for payload in PAYLOADS:
-        # Deleting last: an operation that removed the caller would log the attacker out.
-        planned = sorted(requests_for(spec, payload), key=lambda request: request[0] == "DELETE")
+        # A session per round: the round's last operations end it, or delete the caller.
+        attacker = await token_for(client, "ada@example.com")
+        planned = sorted(
+            requests_for(spec, payload),
+            key=lambda request: (request[0] == "DELETE", request[1] in ENDS_SESSION),
+        )
         for method, path, arguments in planned:
             responses.append(await client.request(method, path, headers=attacker, **arguments))
     assert_never_5xx(responses)
     assert any(response.is_success for response in responses if response.request.content)
 
-    # Every table is still there, and every row that was not the attacker's own is unchanged.
+    # Every table is still there, and every row that was not the attacker's own is unchanged:
+    # the attacker's rows are those naming their id or one of their sessions.
     after = await all_rows(db)
     assert set(after) == set(before)
+    own = {attacker_id} | {
+        str(row["id"])
+        for row in before["sessions"] + after["sessions"]
+        if str(row["user_id"]) == attacker_id
+    }
     for table, rows in before.items():
-        untouched = [row for row in rows if str(attacker_id) not in map(str, row.values())]
+        untouched = [row for row in rows if not own & set(map(str, row.values()))]
         assert all(row in after[table] for row in untouched), table
 
 
 async def test_signup_fields_store_payloads_verbatim_or_refuse_them(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    accepted = 0
+    accepted = logins = 0
     responses = []
     for n, payload in enumerate(PAYLOADS):
         email = f"name{n}@example.com"
@@ -214,6 +229,7 @@ async def test_signup_fields_store_payloads_verbatim_or_refuse_them(
         if as_password.status_code == 201:
             accepted += 1
             assert (await log_in(client, f"pw-{n}@example.com", payload)).status_code == 200
+            logins += 1
         else:
             assert as_password.status_code == 422
     for n, payload in enumerate(PASSWORD_PAYLOADS):
@@ -221,10 +237,16 @@ async def test_signup_fields_store_payloads_verbatim_or_refuse_them(
         assert (await sign_up(client, email=email, password=payload)).status_code == 201
         accepted += 1
         assert (await log_in(client, email, payload)).status_code == 200  # the literal password
+        logins += 1
     assert_never_5xx(responses)
     counts = await row_counts(db)
-    # One user and one sign-up event each, and no row anywhere else.
-    assert nonempty(counts) == {"users": accepted, "audit_events": accepted}
+    # One user and one sign-up event each, a session per login, and no row anywhere else.
+    assert nonempty(counts) == {
+        "users": accepted,
+        "audit_events": accepted,
+        "sessions": logins,
+        "refresh_tokens": logins,
+    }
 
 
 async def test_login_fields_never_authenticate_a_payload(
@@ -267,13 +289,22 @@ async def test_user_update_fields_store_payloads_verbatim(
         assert (await client.get("/users/me", headers=headers)).json()["displayName"] == payload
         stored = await db.fetchval("SELECT display_name FROM users")
         assert stored == payload
+    current = PASSWORD
     for payload in PASSWORD_PAYLOADS:
-        response = await client.patch("/users/me", headers=headers, json={"password": payload})
-        assert response.status_code == 200, response.text
+        change = {"currentPassword": current, "newPassword": payload}
+        response = await client.post("/users/me/password", headers=headers, json=change)
+        assert response.status_code == 204, response.text
         assert (await log_in(client, "ada@example.com", payload)).status_code == 200
-    short = await client.patch("/users/me", headers=headers, json={"password": "' OR 1=1"})
-    assert short.status_code == 422
-    assert nonempty(await row_counts(db)) == {"users": 1, "audit_events": 1}
+        current = payload
+    short = {"currentPassword": current, "newPassword": "' OR 1=1"}
+    assert (await client.post("/users/me/password", headers=headers, json=short)).status_code == 422
+    # The sign-up and each password change are audited; each change ended the session before.
+    assert nonempty(await row_counts(db)) == {
+        "users": 1,
+        "audit_events": 1 + len(PASSWORD_PAYLOADS),
+        "sessions": 2,
+        "refresh_tokens": 2,
+    }
 
 
 async def test_audit_event_fields_store_payloads_verbatim(
@@ -311,7 +342,12 @@ async def test_audit_event_fields_store_payloads_verbatim(
         payload = event["event"]
         assert event["data"] == {payload: payload, "note": f"{payload} (noted)"}
     counts = await row_counts(db)
-    assert nonempty(counts) == {"users": 2, "audit_events": len(PAYLOADS) + 3}  # + 2 sign-ups
+    assert nonempty(counts) == {
+        "users": 2,
+        "audit_events": len(PAYLOADS) + 3,  # + 2 sign-ups
+        "sessions": 2,
+        "refresh_tokens": 2,
+    }
     victim_events = (await client.get("/audit-events", headers=victim)).json()["items"]
     assert [(event["event"], event["data"]) for event in victim_events] == [
         ("mine", {"note": "Keep me"}),

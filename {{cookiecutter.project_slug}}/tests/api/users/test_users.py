@@ -10,8 +10,9 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
 {%- endif %}
 
+from tests.helpers.apps import ClientFactory
 from tests.helpers.audit import list_events, record_events
-from tests.helpers.users import UserFactory
+from tests.helpers.users import UserFactory, bearer, log_in, sign_up
 
 
 async def test_me_returns_the_caller(client: httpx.AsyncClient, make_user: UserFactory) -> None:
@@ -34,18 +35,54 @@ async def test_display_name_can_be_changed(
     assert (await client.get("/users/me", headers=user.headers)).json()["displayName"] == "Countess"
 
 
-async def test_password_change_takes_effect(
+async def test_password_change_needs_the_current_password_and_ends_other_sessions(
     client: httpx.AsyncClient, make_user: UserFactory
 ) -> None:
-    user = await make_user()
+    user = await make_user()  # this session changes the password
+    laptop = await log_in(client, user.email)
     new_password = "a new password 2024"
-    assert (
-        await client.patch("/users/me", json={"password": new_password}, headers=user.headers)
-    ).status_code == 200
+
+    wrong = await client.post(
+        "/users/me/password",
+        json={"currentPassword": "not the password 1", "newPassword": new_password},
+        headers=user.headers,
+    )
+    assert wrong.status_code == 403
+    assert wrong.json()["error"]["code"] == "wrong_password"
+    assert (await client.get("/users/me", headers=bearer(laptop))).status_code == 200
+
+    changed = await client.post(
+        "/users/me/password",
+        json={"currentPassword": user.password, "newPassword": new_password},
+        headers=user.headers,
+    )
+    assert changed.status_code == 204, changed.text
+    # The other session ends at once, access and refresh token alike; this one goes on.
+    assert (await client.get("/users/me", headers=bearer(laptop))).status_code == 401
+    refreshed = await client.post("/auth/refresh", json={"refresh_token": laptop["refresh_token"]})
+    assert refreshed.status_code == 401
+    assert (await client.get("/users/me", headers=user.headers)).status_code == 200
     old = await client.post("/auth/token", data={"username": user.email, "password": user.password})
-    new = await client.post("/auth/token", data={"username": user.email, "password": new_password})
     assert old.status_code == 401
-    assert new.status_code == 200
+    await log_in(client, user.email, new_password)
+
+
+async def test_wrong_current_passwords_count_against_the_login_limit(
+    client_for: ClientFactory, settings: Settings
+) -> None:
+    limited = settings.model_copy(update={"login_max_attempts_per_account": 2})
+    async with client_for(limited) as client:
+        user = await sign_up(client)
+        codes = []
+        for _ in range(3):
+            response = await client.post(
+                "/users/me/password",
+                json={"currentPassword": "not the password 1", "newPassword": "n3w password!"},
+                headers=user.headers,
+            )
+            codes.append(response.status_code)
+    # The guesses through this route and the login route share one counter per account.
+    assert codes == [403, 403, 429]
 
 
 async def test_unknown_or_invalid_fields_are_refused(
@@ -53,8 +90,10 @@ async def test_unknown_or_invalid_fields_are_refused(
 ) -> None:
     user = await make_user()
     for body, loc in [
-        ({"email": "x@example.com"}, ["body", "email"]),
+        ({"displayName": "Ada", "email": "x@example.com"}, ["body", "email"]),
+        ({"displayName": "Ada", "password": "a new password 2024"}, ["body", "password"]),
         ({"displayName": "x" * 51}, ["body", "displayName"]),
+        ({}, ["body", "displayName"]),
     ]:
         response = await client.patch("/users/me", json=body, headers=user.headers)
         assert response.status_code == 422

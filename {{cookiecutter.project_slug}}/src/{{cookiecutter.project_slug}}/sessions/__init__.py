@@ -1,0 +1,1 @@
+"""Login sessions: one per login on a device, kept going with refresh tokens."""
