@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
 from {{ cookiecutter.project_slug }}.audit.router import router as audit_router
+from {{ cookiecutter.project_slug }}.auth.links_router import router as links_router
 from {{ cookiecutter.project_slug }}.auth.router import router as auth_router
 from {{ cookiecutter.project_slug }}.core import errors, http_security
 from {{ cookiecutter.project_slug }}.core.lifespan import lifespan
@@ -30,6 +31,7 @@ from {{ cookiecutter.project_slug }}.jobs.router import router as jobs_router
 from {{ cookiecutter.project_slug }}.posts.router import router as posts_router
 {%- endif %}
 from {{ cookiecutter.project_slug }}.sessions.router import router as sessions_router
+from {{ cookiecutter.project_slug }}.users.admin_router import router as admin_router
 from {{ cookiecutter.project_slug }}.users.router import router as users_router
 
 # Read once, at import: looking up package metadata is file I/O, and `create_app` runs on a
@@ -98,8 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health_router)
     app.include_router(auth_router)
+    app.include_router(links_router)
     app.include_router(users_router)
     app.include_router(sessions_router)
+    app.include_router(admin_router)
     app.include_router(audit_router)
 {%- if cookiecutter.include_examples == 'y' %}
     app.include_router(posts_router)

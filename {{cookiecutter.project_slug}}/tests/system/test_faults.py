@@ -185,6 +185,7 @@ async def test_a_refresh_cut_off_mid_transaction_spends_nothing(
             counts = await admin.fetchrow(
                 "SELECT count(*) AS tokens, count(spent_at) AS spent FROM refresh_tokens"
             )
+            assert counts is not None
             assert dict(counts) == {"tokens": 1, "spent": 0}
             refreshed = await client.post(
                 "/auth/refresh", json={"refresh_token": user.refresh_token}

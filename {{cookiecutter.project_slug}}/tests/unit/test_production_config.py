@@ -111,11 +111,11 @@ def test_hardening_settings_are_read_from_the_environment(
     monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
     monkeypatch.setenv("TRUSTED_HOSTS", '["api.example.com", "www.example.com"]')
     monkeypatch.setenv("CORS_ORIGINS", '["https://app.example.com"]')
-    monkeypatch.setenv("LOGIN_MAX_ATTEMPTS_PER_ACCOUNT", "3")
+    monkeypatch.setenv("LOGIN_MAX_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS", "3")
     settings = Settings(_env_file=None)
     assert settings.trusted_hosts == ["api.example.com", "www.example.com"]
     assert settings.cors_origins == ["https://app.example.com"]
-    assert settings.login_max_attempts_per_account == 3
+    assert settings.login_max_attempts_per_account_and_address == 3
 
 
 def test_a_production_environment_without_hosts_fails_with_the_reason(

@@ -1,6 +1,7 @@
 """Who is calling: `CurrentUser` (or `CurrentSession`) in a route signature requires a valid
 bearer token whose session is live."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
@@ -10,12 +11,17 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from {{ cookiecutter.project_slug }}.auth import security
-from {{ cookiecutter.project_slug }}.auth.exceptions import InvalidTokenError, NotAuthenticatedError
+from {{ cookiecutter.project_slug }}.auth.exceptions import (
+    EmailNotVerifiedError,
+    InvalidTokenError,
+    NotAuthenticatedError,
+    RoleRequiredError,
+)
 from {{ cookiecutter.project_slug }}.core.database import Pool, lend
 from {{ cookiecutter.project_slug }}.core.logging import USER_ID
 from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
-from {{ cookiecutter.project_slug }}.users.service import UserRecord
+from {{ cookiecutter.project_slug }}.users.service import Role, UserRecord
 
 # auto_error=False: a missing token gets our error shape instead of FastAPI's default body.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -48,7 +54,7 @@ async def get_signed_in(
     claims = security.read_access_token(token, settings)
     async with lend(pool, settings.db_acquire_timeout) as conn:
         user = await sessions_service.get_signed_in_user(conn, claims.user_id, claims.session_id)
-    if user is None:  # the session has ended, or the account was deleted
+    if user is None:  # the session has ended, or the account was deactivated or deleted
         raise InvalidTokenError
     structlog.contextvars.bind_contextvars(**{USER_ID: str(claims.user_id)})  # on the access line
     return SignedIn(user, claims.session_id)
@@ -62,6 +68,30 @@ async def get_current_user(signed_in: CurrentSession) -> UserRecord:
 
 
 CurrentUser = Annotated[UserRecord, Depends(get_current_user)]
+
+
+async def get_verified_user(user: CurrentUser) -> UserRecord:
+    """The caller, if they have confirmed their email address (403 `email_not_verified`)."""
+    if not user["email_verified"]:
+        raise EmailNotVerifiedError
+    return user
+
+
+VerifiedUser = Annotated[UserRecord, Depends(get_verified_user)]
+
+
+def require_role(role: Role) -> Callable[[UserRecord], Awaitable[UserRecord]]:
+    """A dependency that lets only users with `role` through (403 `role_required`)."""
+
+    async def with_role(user: CurrentUser) -> UserRecord:
+        if user["role"] != role:
+            raise RoleRequiredError(role)
+        return user
+
+    return with_role
+
+
+AdminUser = Annotated[UserRecord, Depends(require_role("admin"))]
 
 
 async def get_password_hashing(request: Request) -> security.PasswordHashing:

@@ -27,6 +27,35 @@ class InvalidCredentialsError(AppError):
     headers = _BEARER
 
 
+class AccountDeactivatedError(AppError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "account_deactivated"
+    message = "This account has been deactivated; an administrator can reactivate it."
+
+
+class RoleRequiredError(AppError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "role_required"
+
+    def __init__(self, role: str) -> None:
+        super().__init__(f"This needs the {role} role.")
+
+
+class EmailNotVerifiedError(AppError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "email_not_verified"
+    message = (
+        "Confirm your email address first: open the link we sent (POST "
+        "/auth/verify-email/resend sends a new one)."
+    )
+
+
+class InvalidLinkError(AppError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid_link"
+    message = "This link was already used, has expired or is not one of ours; ask for a new one."
+
+
 class CrossSiteRequestError(AppError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "cross_site_request"

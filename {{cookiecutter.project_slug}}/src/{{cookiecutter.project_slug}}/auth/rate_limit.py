@@ -1,11 +1,23 @@
 """Rate limits for sign-up and login: fixed-window counters in Redis (`limits`).
 
-POST /auth/token, per `LOGIN_RATE_LIMIT_WINDOW_SECONDS` window:
-- per client address: every attempt counts, successful or not;
-- per account (the normalised email, hashed so no address sits in Redis): every attempt since
-  the account's last successful login. Counting before the password check makes concurrent
-  guesses count too; a successful login clears the counter, so the owner's own logins never
-  lock them out. Unknown emails are counted like real ones, so a 429 reveals nothing.
+POST /auth/token (and the current-password check of POST /users/me/password), per
+`LOGIN_RATE_LIMIT_WINDOW_SECONDS` window:
+- per account and client address: every attempt on the account from that address since the
+  address last logged in to it. Counting before the password check makes concurrent guesses
+  count too; a successful login clears this counter, so the owner's own logins never lock
+  them out. An attacker at one address is stopped here without touching the owner elsewhere.
+- per account, from all addresses together: failed attempts, with a much higher limit. It
+  stops guessing spread over many addresses; reaching it takes that many addresses (each is
+  stopped by the counter above and the one below), and then locks the account for everyone
+  until the window ends: the price of stopping a distributed guess at all.
+- per client address: every attempt, whichever account.
+
+The accounts are the normalised email, hashed, so no address sits in Redis; unknown emails are
+counted like real ones, so a 429 reveals nothing.
+
+POST /auth/verify-email/resend and POST /auth/password-reset together, per
+`EMAIL_LINK_RATE_LIMIT_WINDOW_SECONDS` window: per client address, and per address asked for
+(hashed, existing or not), so nobody can flood an inbox or probe with them.
 
 POST /auth/signup, per `SIGNUP_RATE_LIMIT_WINDOW_SECONDS` window: per client address, and all
 sign-ups together (each costs an Argon2 hash, so a flood from many addresses is capped too).
@@ -54,8 +66,20 @@ class RateLimits:
         self.login_per_address = RateLimitItemPerSecond(
             settings.login_max_attempts_per_address, login_window, namespace="login-address"
         )
-        self.login_per_account = RateLimitItemPerSecond(
-            settings.login_max_attempts_per_account, login_window, namespace="login-account"
+        self.login_per_account_and_address = RateLimitItemPerSecond(
+            settings.login_max_attempts_per_account_and_address,
+            login_window,
+            namespace="login-account-address",
+        )
+        self.login_failures_per_account = RateLimitItemPerSecond(
+            settings.login_max_failures_per_account, login_window, namespace="login-account"
+        )
+        link_window = settings.email_link_rate_limit_window_seconds
+        self.email_link_per_address = RateLimitItemPerSecond(
+            settings.email_link_max_per_address, link_window, namespace="link-address"
+        )
+        self.email_link_per_account = RateLimitItemPerSecond(
+            settings.email_link_max_per_account, link_window, namespace="link-account"
         )
         signup_window = settings.signup_rate_limit_window_seconds
         self.signup_per_address = RateLimitItemPerSecond(
@@ -65,11 +89,17 @@ class RateLimits:
             settings.signup_max_overall, signup_window, namespace="signup-all"
         )
 
-    async def hit(self, limits: list[tuple[RateLimitItem, str]], what: str) -> None:
-        """Count one attempt against each (limit, key); TooManyRequestsError if one is exceeded."""
+    async def hit(
+        self, limits: list[tuple[RateLimitItem, str]], what: str, *, count: bool = True
+    ) -> None:
+        """Count one attempt against each (limit, key), or with `count=False` only look;
+        TooManyRequestsError if a limit is exceeded."""
         for item, key in limits:
             try:
-                allowed = await self._limiter.hit(item, key)
+                if count:
+                    allowed = await self._limiter.hit(item, key)
+                else:
+                    allowed = await self._limiter.test(item, key)
                 if not allowed:
                     stats = await self._limiter.get_window_stats(item, key)
                     retry_after = max(1, math.ceil(stats.reset_time - time.time()))
@@ -81,17 +111,40 @@ class RateLimits:
                 raise TooManyRequestsError(retry_after, what)
 
     async def check_login(self, address: str, email: str) -> None:
+        account = _account(email)
         await self.hit(
-            [(self.login_per_address, address), (self.login_per_account, _account(email))],
+            [
+                (self.login_per_address, address),
+                (self.login_per_account_and_address, f"{account}/{address}"),
+            ],
             "login attempts",
         )
+        await self.hit([(self.login_failures_per_account, account)], "login attempts", count=False)
 
-    async def record_login_success(self, email: str) -> None:
-        """The owner proved the password: their account's counter starts again."""
+    async def record_login_failure(self, email: str) -> None:
         try:
-            await self._limiter.clear(self.login_per_account, _account(email))
+            await self._limiter.hit(self.login_failures_per_account, _account(email))
         except StorageError as exc:
             logger.warning("rate_limit_unavailable", error=repr(exc.storage_error))
+
+    async def record_login_success(self, address: str, email: str) -> None:
+        """The owner proved the password from this address: its counter starts again."""
+        try:
+            await self._limiter.clear(
+                self.login_per_account_and_address, f"{_account(email)}/{address}"
+            )
+        except StorageError as exc:
+            logger.warning("rate_limit_unavailable", error=repr(exc.storage_error))
+
+    async def check_email_link(self, address: str, email: str) -> None:
+        """One more emailed link asked for, from `address` for `email` (existing or not)."""
+        await self.hit(
+            [
+                (self.email_link_per_address, address),
+                (self.email_link_per_account, _account(email)),
+            ],
+            "emailed links",
+        )
 
     async def check_signup(self, address: str) -> None:
         await self.hit(

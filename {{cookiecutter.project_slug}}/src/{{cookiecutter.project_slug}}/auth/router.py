@@ -7,8 +7,11 @@ from fastapi.security import OAuth2PasswordRequestForm
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.auth import security
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentSession, CurrentUser, Hashing
+from {{ cookiecutter.project_slug }}.auth.emails import send_verification_link
 from {{ cookiecutter.project_slug }}.auth.exceptions import (
+    AccountDeactivatedError,
     CrossSiteRequestError,
+    EmailNotVerifiedError,
     EmailTakenError,
     InvalidCredentialsError,
 )
@@ -28,7 +31,6 @@ from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.http_client import HttpClient
 from {{ cookiecutter.project_slug }}.core.process_pool import ProcessPool
 from {{ cookiecutter.project_slug }}.core.settings import Settings, SettingsDep
-from {{ cookiecutter.project_slug }}.notifications import service as notifications
 from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
 from {{ cookiecutter.project_slug }}.sessions.exceptions import (
     RefreshTokenMissingError,
@@ -54,8 +56,9 @@ CSRF_HEADER = "X-Requested-With"
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
     description=(
-        "Sends a welcome email and records an audit event after the response is sent. Rate "
-        "limited per client address and overall: 429 with Retry-After."
+        "Sends a welcome email with an email-verification link and records an audit event after "
+        "the response is sent. Rate limited per client address and overall: 429 with "
+        "Retry-After."
     ),
     responses=error_responses(
         status.HTTP_409_CONFLICT,
@@ -86,13 +89,17 @@ async def signup(
             )
         except users_service.DuplicateEmailError as exc:  # signed up meanwhile
             raise EmailTakenError from exc
-    # S5: the client does not wait for these, and losing one to a crash is acceptable.
+    # S5: the client does not wait for these, and losing one to a crash is acceptable (the
+    # owner can ask for a new verification link).
     background.add_task(
-        notifications.send_welcome_email,
+        send_verification_link,
+        pool,
         http_client,
-        notifications.EmailConfig.from_settings(settings),
+        settings,
+        user["id"],
         user["email"],
         user["display_name"],
+        welcome=True,
     )
     background.add_task(
         audit_service.record_event_later,
@@ -142,6 +149,7 @@ def _issue_tokens(
     ),
     responses=error_responses(
         status.HTTP_401_UNAUTHORIZED,
+        status.HTTP_403_FORBIDDEN,
         status.HTTP_429_TOO_MANY_REQUESTS,
         status.HTTP_503_SERVICE_UNAVAILABLE,
     ),
@@ -166,12 +174,18 @@ async def login(
     if credentials is None:
         # Same work as a wrong password, so response time does not reveal which emails exist.
         await hashing.burn_verification_time(form.password)
+        await limits.record_login_failure(email)
         logger.warning("login_failed", reason="unknown_email")
         raise InvalidCredentialsError
     if not await hashing.verify(credentials["password_hash"], form.password):
+        await limits.record_login_failure(email)
         logger.warning("login_failed", reason="wrong_password", user_id=str(credentials["id"]))
         raise InvalidCredentialsError
-    await limits.record_login_success(email)
+    if not credentials["is_active"]:  # said only to whoever knows the password
+        raise AccountDeactivatedError
+    if settings.login_requires_verified_email and not credentials["email_verified"]:
+        raise EmailNotVerifiedError
+    await limits.record_login_success(address, email)
     async with lend(pool, settings.db_acquire_timeout) as conn:
         session, refresh_token = await sessions_service.open_session(
             conn,

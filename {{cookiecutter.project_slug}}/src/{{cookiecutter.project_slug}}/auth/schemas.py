@@ -36,6 +36,12 @@ Password = Annotated[
     AfterValidator(_strong_enough),
 ]
 
+# A password to check, as typed: only compared, so no rule but a bound on its length.
+CurrentPassword = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, min_length=1, max_length=MAX_PASSWORD_LENGTH),
+]
+
 
 class SignupIn(InputModel):
     model_config = ConfigDict(str_strip_whitespace=True)
@@ -69,6 +75,29 @@ class RefreshIn(InputModel):
     model_config = ConfigDict(alias_generator=None)
 
     refresh_token: RefreshToken
+
+
+# The token of an emailed link: 43 characters.
+LinkTokenText = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class LinkRequestIn(InputModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    email: NormalisedEmail
+
+
+class LinkSentOut(CustomBaseModel):
+    message: str
+
+
+class VerifyEmailIn(InputModel):
+    token: LinkTokenText
+
+
+class PasswordResetIn(InputModel):
+    token: LinkTokenText
+    new_password: Password
 
 
 class PasswordStrengthIn(InputModel):

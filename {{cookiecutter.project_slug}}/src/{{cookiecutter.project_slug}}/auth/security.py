@@ -1,6 +1,8 @@
-"""Password hashing and access tokens."""
+"""Password hashing, access tokens, and the opaque tokens of sessions and emailed links."""
 
 import asyncio
+import hashlib
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -123,3 +125,17 @@ def read_access_token(token: str, settings: Settings) -> AccessClaims:
         return AccessClaims(UUID(claims["sub"]), UUID(claims["sid"]))
     except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidTokenError from exc
+
+
+def new_opaque_token() -> tuple[str, bytes]:
+    """A random token to hand out (256 bits, URL-safe), and the hash to store in its place.
+
+    SHA-256 suffices: nobody can guess 256 random bits, so there is nothing for a slow,
+    password-style hash to protect, and a copy of the table holds nothing to present.
+    """
+    token = secrets.token_urlsafe(32)
+    return token, hash_opaque_token(token)
+
+
+def hash_opaque_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()

@@ -62,10 +62,14 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 }
 
 
-def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for these error statuses, all in the common error shape."""
+def error_responses(
+    *status_codes: int, described: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for these error statuses, all in the common error shape;
+    `described` gives a route's own description of one of them."""
+    described = described or {}
     return {
-        code: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[code]}
+        code: {"model": ErrorResponse, "description": described.get(code, ERROR_DESCRIPTIONS[code])}
         for code in status_codes
     }
 

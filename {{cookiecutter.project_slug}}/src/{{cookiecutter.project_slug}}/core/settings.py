@@ -89,6 +89,18 @@ class Settings(BaseSettings):
     max_sessions_per_user: int = Field(default=20, ge=1, le=1000)
     # Deliver the refresh token in an HttpOnly cookie (browser clients) instead of the body.
     refresh_token_cookie: bool = False
+    # Emailed links (README, "Authentication"): the front end's pages `/verify-email` and
+    # `/reset-password` take the token from the link's query and POST it to the API.
+    frontend_url: HttpUrl = HttpUrl("http://127.0.0.1:3000")
+    password_reset_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    email_verification_ttl_hours: int = Field(default=48, ge=1, le=30 * 24)
+    # false: unverified accounts log in (`emailVerified` says so); true: 403 until verified.
+    login_requires_verified_email: bool = False
+    # Links asked for per window (reset and verification together), per client address and per
+    # account; beyond them 429, whether or not the account exists.
+    email_link_max_per_address: int = Field(default=10, ge=1, le=100_000)
+    email_link_max_per_account: int = Field(default=3, ge=1, le=1000)
+    email_link_rate_limit_window_seconds: int = Field(default=3600, ge=1, le=86_400)
     # The `iss` and `aud` of every access token, checked on every request.
     token_issuer: str = Field(default="{{ cookiecutter.project_slug }}", min_length=1)
     token_audience: str = Field(default="{{ cookiecutter.project_slug }}", min_length=1)
@@ -137,9 +149,12 @@ class Settings(BaseSettings):
     # Host headers the service answers; others get 400. Unset: any host in local and test,
     # required in staging and production. "*" is refused in production.
     trusted_hosts: list[str] | None = None
-    # Brute-force protection on POST /auth/token, counted in Redis per window: attempts per
-    # account since its last successful login, and all attempts per client address.
-    login_max_attempts_per_account: int = Field(default=5, ge=1, le=1000)
+    # Brute-force protection on POST /auth/token, counted in Redis per window: attempts on one
+    # account from one address since that address last logged in to it, failed attempts on one
+    # account from all addresses together (a much higher bar, so that an attacker elsewhere
+    # cannot lock the owner out), and all attempts per client address.
+    login_max_attempts_per_account_and_address: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_account: int = Field(default=100, ge=1, le=1_000_000)
     login_max_attempts_per_address: int = Field(default=50, ge=1, le=100_000)
     login_rate_limit_window_seconds: int = Field(default=900, ge=1, le=86_400)
     # Sign-ups per window, per client address and in all: each costs an Argon2 hash.
@@ -256,6 +271,14 @@ class Settings(BaseSettings):
     @property
     def refresh_token_lifetime(self) -> timedelta:
         return timedelta(days=self.refresh_token_ttl_days)
+
+    @property
+    def password_reset_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.password_reset_ttl_minutes)
+
+    @property
+    def email_verification_lifetime(self) -> timedelta:
+        return timedelta(hours=self.email_verification_ttl_hours)
 
     @property
     def docs_enabled(self) -> bool:

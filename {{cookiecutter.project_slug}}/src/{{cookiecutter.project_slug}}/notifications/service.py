@@ -57,7 +57,47 @@ async def send_email(
 
 
 async def send_welcome_email(
-    client: httpx.AsyncClient, config: EmailConfig, to: str, display_name: str
+    client: httpx.AsyncClient, config: EmailConfig, to: str, display_name: str, verify_link: str
 ) -> None:
-    text = f"Hi {display_name},\n\nyour {config.app_name} account is ready.\n"
+    text = (
+        f"Hi {display_name},\n\nyour {config.app_name} account is ready. Confirm that this "
+        f"address is yours by opening this link:\n\n{verify_link}\n"
+    )
     await send_email(client, config, to, f"Welcome to {config.app_name}", text)
+
+
+async def send_verification_email(
+    client: httpx.AsyncClient, config: EmailConfig, to: str, display_name: str, link: str
+) -> None:
+    text = (
+        f"Hi {display_name},\n\nconfirm that this address is yours by opening this link:"
+        f"\n\n{link}\n\nIf you did not ask for it, ignore this email.\n"
+    )
+    await send_email(client, config, to, f"Confirm your {config.app_name} address", text)
+
+
+async def send_email_changed_notice(
+    client: httpx.AsyncClient, config: EmailConfig, to: str, display_name: str, new_email: str
+) -> None:
+    text = (
+        f"Hi {display_name},\n\nthe email address of your {config.app_name} account was "
+        f"changed to {new_email}. If that was not you, reset your password and contact us.\n"
+    )
+    await send_email(client, config, to, f"Your {config.app_name} email address changed", text)
+
+
+async def send_password_reset_email(
+    client: httpx.AsyncClient,
+    config: EmailConfig,
+    to: str,
+    display_name: str,
+    link: str,
+    minutes: int,
+) -> None:
+    text = (
+        f"Hi {display_name},\n\nsomeone asked to reset the password of your "
+        f"{config.app_name} account. To choose a new one, open this link within {minutes} "
+        f"minutes:\n\n{link}\n\nIf it was not you, ignore this email: your password stays "
+        "as it is.\n"
+    )
+    await send_email(client, config, to, f"Reset your {config.app_name} password", text)

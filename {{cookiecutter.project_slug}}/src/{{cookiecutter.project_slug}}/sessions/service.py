@@ -12,15 +12,17 @@ can guess (stretching like Argon2 is for passwords), and a copy of the table hol
 can be presented. Ownership is checked in dependencies.py, not here.
 """
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 from typing import TypedDict, cast
 from uuid import UUID
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
+from {{ cookiecutter.project_slug }}.auth.security import hash_opaque_token, new_opaque_token
 from {{ cookiecutter.project_slug }}.core.database import Connection
-from {{ cookiecutter.project_slug }}.sessions.exceptions import InvalidRefreshTokenError, RefreshTokenReusedError
+from {{ cookiecutter.project_slug }}.sessions.exceptions import (
+    InvalidRefreshTokenError,
+    RefreshTokenReusedError,
+)
 from {{ cookiecutter.project_slug }}.users.service import USER_COLUMNS, UserRecord
 
 _COLUMNS = "id, user_id, created_at, last_used_at, expires_at, user_agent, address"
@@ -38,16 +40,6 @@ class SessionRecord(TypedDict):
     address: str
 
 
-def new_refresh_token() -> tuple[str, bytes]:
-    """A refresh token to hand out, and the hash to store."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
 async def open_session(
     conn: Connection,
     user_id: UUID,
@@ -62,7 +54,7 @@ async def open_session(
     The user's expired sessions are deleted, and beyond `max_sessions` the least recently used
     ones, so logging in again and again does not grow the table.
     """
-    token, token_hash = new_refresh_token()
+    token, token_hash = new_opaque_token()
     async with conn.transaction():
         row = await conn.fetchrow(
             f"""INSERT INTO sessions (user_id, expires_at, user_agent, address)
@@ -96,8 +88,8 @@ async def rotate(
     InvalidRefreshTokenError if no live session issued it; RefreshTokenReusedError, after
     ending the session, if it was spent before.
     """
-    new_token, new_hash = new_refresh_token()
-    token_hash = hash_token(token)
+    new_token, new_hash = new_opaque_token()
+    token_hash = hash_opaque_token(token)
     async with conn.transaction():
         # Spending is one conditional UPDATE: of two refreshes with one token, the second waits
         # for the first's row lock, then finds the token spent.
@@ -152,9 +144,10 @@ async def rotate(
 async def get_signed_in_user(
     conn: Connection, user_id: UUID, session_id: UUID
 ) -> UserRecord | None:
-    """The user, if the session is theirs and still live: one query, run on every request."""
+    """The user, if active and the session is theirs and still live: one query, run on every
+    request."""
     row = await conn.fetchrow(
-        f"""SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND EXISTS (
+        f"""SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND is_active AND EXISTS (
             SELECT 1 FROM sessions WHERE id = $2 AND user_id = $1 AND expires_at > now())""",  # noqa: S608 - constant column list
         user_id,
         session_id,

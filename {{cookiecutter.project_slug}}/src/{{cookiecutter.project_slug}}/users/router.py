@@ -6,17 +6,29 @@ from fastapi import APIRouter, BackgroundTasks, Request, status
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentSession, CurrentUser, Hashing
-from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
+from {{ cookiecutter.project_slug }}.auth.emails import send_verification_link
+from {{ cookiecutter.project_slug }}.auth.exceptions import EmailTakenError
+from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, RateLimits, client_address
+from {{ cookiecutter.project_slug }}.auth.security import PasswordHashing
 from {{ cookiecutter.project_slug }}.core.database import Conn, Connection, Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
-from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
+from {{ cookiecutter.project_slug }}.core.http_client import HttpClient
+from {{ cookiecutter.project_slug }}.core.settings import Settings, SettingsDep
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
 {%- endif %}
+from {{ cookiecutter.project_slug }}.notifications import service as notifications
 from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
 from {{ cookiecutter.project_slug }}.users import service
 from {{ cookiecutter.project_slug }}.users.exceptions import WrongPasswordError
-from {{ cookiecutter.project_slug }}.users.schemas import PasswordChange, UserOut, UserSummary, UserUpdate
+from {{ cookiecutter.project_slug }}.users.schemas import (
+    EmailChange,
+    PasswordChange,
+    UserOut,
+    UserSummary,
+    UserUpdate,
+)
+from {{ cookiecutter.project_slug }}.users.service import UserRecord
 
 T = TypeVar("T")
 
@@ -40,6 +52,26 @@ async def read_me(user: CurrentUser) -> dict[str, Any]:
 )
 async def update_me(user: CurrentUser, data: UserUpdate, conn: Conn) -> dict[str, Any]:
     return dict(await service.update_user(conn, user["id"], display_name=data.display_name))
+
+
+async def _confirm_password(
+    user: UserRecord,
+    password: str,
+    pool: Pool,
+    hashing: PasswordHashing,
+    limits: RateLimits,
+    settings: Settings,
+    address: str,
+) -> None:
+    """403 `wrong_password` unless `password` is the user's. Counted like a login, so a stolen
+    access token does not become a way to guess the password, or to change it."""
+    await limits.check_login(address, user["email"])
+    async with lend(pool, settings.db_acquire_timeout) as conn:
+        credentials = await service.get_credentials(conn, user["email"])
+    if credentials is None or not await hashing.verify(credentials["password_hash"], password):
+        await limits.record_login_failure(user["email"])
+        raise WrongPasswordError
+    await limits.record_login_success(address, user["email"])
 
 
 @router.post(
@@ -68,15 +100,9 @@ async def change_password(
     request: Request,
 ) -> None:
     user = signed_in.user
-    # A stolen access token must not become a way to guess the password, or to change it.
-    await limits.check_login(client_address(request), user["email"])
-    async with lend(pool, settings.db_acquire_timeout) as conn:
-        credentials = await service.get_credentials(conn, user["email"])
-    if credentials is None or not await hashing.verify(
-        credentials["password_hash"], data.current_password
-    ):
-        raise WrongPasswordError
-    await limits.record_login_success(user["email"])
+    await _confirm_password(
+        user, data.current_password, pool, hashing, limits, settings, client_address(request)
+    )
     # Hashed before a connection is taken: none is held while Argon2 runs.
     password_hash = await hashing.hash(data.new_password)
     async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():
@@ -89,6 +115,69 @@ async def change_password(
         "user.password_changed",
         {"other_sessions_ended": ended},
     )
+
+
+@router.post(
+    "/me/email",
+    response_model=UserOut,
+    summary="Change the caller's email address",
+    description=(
+        "Requires the current password (403 `wrong_password` otherwise; attempts count "
+        "against the login rate limits). The new address is unverified until the link sent to "
+        "it is used; the old address is told of the change. 409 `email_taken` if another "
+        "account has it."
+    ),
+    responses=error_responses(
+        status.HTTP_403_FORBIDDEN,
+        status.HTTP_409_CONFLICT,
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+    ),
+)
+async def change_email(
+    user: CurrentUser,
+    data: EmailChange,
+    pool: Pool,
+    hashing: Hashing,
+    limits: Limits,
+    http_client: HttpClient,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    request: Request,
+) -> dict[str, Any]:
+    await _confirm_password(
+        user, data.current_password, pool, hashing, limits, settings, client_address(request)
+    )
+    async with lend(pool, settings.db_acquire_timeout) as conn:
+        try:
+            updated = await service.change_email(conn, user["id"], data.new_email)
+        except service.DuplicateEmailError as exc:
+            raise EmailTakenError from exc
+    background.add_task(
+        send_verification_link,
+        pool,
+        http_client,
+        settings,
+        user["id"],
+        updated["email"],
+        user["display_name"],
+    )
+    background.add_task(
+        notifications.send_email_changed_notice,
+        http_client,
+        notifications.EmailConfig.from_settings(settings),
+        user["email"],
+        user["display_name"],
+        updated["email"],
+    )
+    background.add_task(
+        audit_service.record_event_later,
+        pool,
+        user["id"],
+        "user.email_changed",
+        {"from": user["email"], "to": updated["email"]},
+    )
+    return dict(updated)
 
 
 @router.get(

@@ -1,18 +1,32 @@
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, model_validator
 
 from {{ cookiecutter.project_slug }}.audit.schemas import AuditEventOut
-from {{ cookiecutter.project_slug }}.auth.schemas import MAX_PASSWORD_LENGTH, DisplayName, Password
+from {{ cookiecutter.project_slug }}.auth.schemas import (
+    CurrentPassword,
+    DisplayName,
+    NormalisedEmail,
+    Password,
+)
 from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, UtcDateTime
+from {{ cookiecutter.project_slug }}.users.service import Role
 
 
 class UserOut(CustomBaseModel):
     id: UUID
     email: str
     display_name: str
+    role: Role
+    # Whether the owner proved the address (POST /auth/verify-email).
+    email_verified: bool
     created_at: UtcDateTime
+
+
+class AdminUserOut(UserOut):
+    """An account as administrators see it."""
+
+    is_active: bool
 
 
 class UserUpdate(InputModel):
@@ -22,8 +36,7 @@ class UserUpdate(InputModel):
 
 
 class PasswordChange(InputModel):
-    # As typed: the current one is only compared, so no rule but a bound on its length.
-    current_password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    current_password: CurrentPassword
     new_password: Password
 
     @model_validator(mode="after")
@@ -32,6 +45,13 @@ class PasswordChange(InputModel):
             msg = "newPassword must differ from currentPassword"
             raise ValueError(msg)
         return self
+
+
+class EmailChange(InputModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # the address; never a password
+
+    current_password: CurrentPassword
+    new_email: NormalisedEmail
 
 
 class UserSummary(CustomBaseModel):

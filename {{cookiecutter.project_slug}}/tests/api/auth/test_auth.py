@@ -27,9 +27,10 @@ async def test_signup_creates_an_account_and_hides_the_hash(client: httpx.AsyncC
     response = await client.post("/auth/signup", json=SIGNUP)
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "email", "displayName", "createdAt"}
+    assert set(body) == {"id", "email", "displayName", "role", "emailVerified", "createdAt"}
     assert body["email"] == "ada@example.com"  # normalised
     assert body["displayName"] == "Ada"
+    assert (body["role"], body["emailVerified"]) == ("user", False)
 
 
 async def stored_hash(database_url: str, email: str) -> str:

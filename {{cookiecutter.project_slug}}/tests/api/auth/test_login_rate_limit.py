@@ -1,4 +1,5 @@
-"""Brute-force protection on POST /auth/token: per account, per client address, in Redis."""
+"""Brute-force protection on POST /auth/token, in Redis: per account and address, failures per
+account, and per client address."""
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,7 +25,8 @@ WRONG = "not the password 1"
 
 def limited(settings: Settings, **values: Any) -> Settings:
     limits = {
-        "login_max_attempts_per_account": 3,
+        "login_max_attempts_per_account_and_address": 3,
+        "login_max_failures_per_account": 1000,
         "login_max_attempts_per_address": 1000,
         **values,
     }
@@ -73,7 +75,7 @@ def assert_rate_limited(response: httpx.Response, window: int) -> None:
     assert "access_token" not in response.text
 
 
-async def test_an_account_is_locked_after_too_many_failed_attempts(
+async def test_an_address_is_locked_out_of_an_account_after_too_many_attempts(
     settings: Settings, client_for: ClientFactory
 ) -> None:
     async with client_for(limited(settings)) as client:
@@ -131,9 +133,42 @@ async def test_locking_one_account_leaves_the_others_alone(
         assert (await log_in(client, PASSWORD, other)).status_code == 200
 
 
+async def test_an_attacker_at_one_address_does_not_lock_the_owner_out(
+    settings: Settings,
+) -> None:
+    async with running_app(limited(settings)) as from_address:
+        attacker, owner = from_address("203.0.113.9"), from_address("198.51.100.4")
+        await sign_up(owner)
+        guesses = [(await log_in(attacker, WRONG)).status_code for _ in range(3)]
+        stopped = await log_in(attacker, WRONG)
+        right_but_stopped = await log_in(attacker, PASSWORD)  # no oracle for the attacker
+        owners = [(await log_in(owner, PASSWORD)).status_code for _ in range(2)]
+    assert guesses == [401, 401, 401]
+    assert_rate_limited(stopped, settings.login_rate_limit_window_seconds)
+    assert_rate_limited(right_but_stopped, settings.login_rate_limit_window_seconds)
+    assert owners == [200, 200]
+
+
+async def test_guesses_spread_over_many_addresses_lock_the_account_at_the_higher_limit(
+    settings: Settings,
+) -> None:
+    spread = limited(settings, login_max_failures_per_account=4)
+    async with running_app(spread) as from_address:
+        await sign_up(from_address("198.51.100.4"))
+        guesses = [
+            (await log_in(from_address(f"203.0.113.{n}"), WRONG)).status_code for n in range(4)
+        ]
+        # Each address stayed under its own limit; together they reached the account's.
+        locked = await log_in(from_address("198.51.100.4"), PASSWORD)
+        other = await log_in(from_address("198.51.100.4"), PASSWORD, "grace@example.com")
+    assert guesses == [401, 401, 401, 401]
+    assert_rate_limited(locked, spread.login_rate_limit_window_seconds)
+    assert other.status_code == 401  # other accounts are not affected (this one does not exist)
+
+
 async def test_an_address_is_limited_across_accounts(settings: Settings) -> None:
     per_address = limited(
-        settings, login_max_attempts_per_account=1000, login_max_attempts_per_address=4
+        settings, login_max_attempts_per_account_and_address=1000, login_max_attempts_per_address=4
     )
     async with running_app(per_address) as from_address:
         attacker, neighbour = from_address("203.0.113.9"), from_address("198.51.100.4")
@@ -152,7 +187,9 @@ async def test_the_limit_lifts_when_the_window_ends(
     settings: Settings, client_for: ClientFactory
 ) -> None:
     # One attempt per window: the second is refused at once, however long Argon2 took.
-    short = limited(settings, login_max_attempts_per_account=1, login_rate_limit_window_seconds=5)
+    short = limited(
+        settings, login_max_attempts_per_account_and_address=1, login_rate_limit_window_seconds=5
+    )
     async with client_for(short) as client:
         await sign_up(client)
         assert (await log_in(client, WRONG)).status_code == 401
@@ -175,9 +212,11 @@ async def test_counters_live_under_the_configured_prefix_without_the_email(
     try:
         pattern = f"{settings.rate_limit_key_prefix}:*"
         keys = [key.decode() async for key in redis.scan_iter(pattern)]
-        # Login: one per address, one per account; the sign-up made one per address and one overall.
+        # Login: per address, per account and address, failures per account; the sign-up made
+        # one per address and one overall.
         assert sorted(key.split(":")[-1].split("/")[0] for key in keys) == [
             "login-account",
+            "login-account-address",
             "login-address",
             "signup-address",
             "signup-all",

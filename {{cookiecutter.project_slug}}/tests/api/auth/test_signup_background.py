@@ -1,61 +1,31 @@
 """Signup's welcome email and audit event run after the response (S5), against a real server.
 
-The email provider is the one thing we cannot run, so a small fake of its HTTP API listens on
-loopback: the app's real httpx client sends real requests to it.
+The email provider is the one thing we cannot run: tests/helpers/email.py fakes its HTTP API on
+loopback, and the app's real httpx client sends real requests to it.
 """
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from pydantic import HttpUrl, SecretStr
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.helpers.apps import serve
+from tests.helpers.email import EMAIL_KEY, FakeEmailProvider, running_provider, with_provider
 from tests.helpers.logs import LogEvents
 from tests.helpers.polling import eventually
 
-EMAIL_KEY = "test-provider-key"
 SIGNUP = {"email": "ada@example.com", "password": "analytical engine 1843", "displayName": "Ada"}
 
 
-@dataclass
-class FakeEmailProvider:
-    status_code: int = 200
-    gate: asyncio.Event = field(default_factory=asyncio.Event)
-    received: list[dict[str, Any]] = field(default_factory=list)
-    answered: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def emails(self, request: Request) -> JSONResponse:
-        self.received.append(
-            {"json": await request.json(), "authorization": request.headers.get("authorization")}
-        )
-        await self.gate.wait()
-        self.answered.set()
-        return JSONResponse({"id": "email-1"}, status_code=self.status_code)
-
-
 @pytest.fixture
-async def provider() -> AsyncIterator[tuple[FakeEmailProvider, str]]:
-    fake = FakeEmailProvider()
-    async with serve(Starlette(routes=[Route("/emails", fake.emails, methods=["POST"])])) as url:
-        yield fake, url
-
-
-def with_provider(settings: Settings, url: str) -> Settings:
-    return settings.model_copy(
-        update={"email_api_url": HttpUrl(url), "email_api_key": SecretStr(EMAIL_KEY)}
-    )
+async def provider() -> AsyncIterator[FakeEmailProvider]:
+    async with running_provider(open_gate=False) as fake:
+        yield fake
 
 
 async def audit_events(database_url: str) -> list[str]:
@@ -67,11 +37,11 @@ async def audit_events(database_url: str) -> list[str]:
 
 
 async def test_signup_answers_before_the_email_is_sent(
-    settings: Settings, database_url: str, provider: tuple[FakeEmailProvider, str]
+    settings: Settings, database_url: str, provider: FakeEmailProvider
 ) -> None:
-    fake, provider_url = provider
+    fake = provider
     async with (
-        serve(create_app(with_provider(settings, provider_url))) as api,
+        serve(create_app(with_provider(settings, fake))) as api,
         httpx.AsyncClient(base_url=api) as client,
     ):
         # The provider holds every request until the gate opens; a signup that waited for the
@@ -95,20 +65,21 @@ async def test_signup_answers_before_the_email_is_sent(
     assert email["json"]["to"] == ["ada@example.com"]
     assert email["json"]["subject"] == f"Welcome to {settings.app_name}"
     assert "Hi Ada" in email["json"]["text"]
+    assert "/verify-email?token=" in email["json"]["text"]
     assert email["json"]["from"] == settings.email_sender
 
 
 async def test_failing_provider_is_logged_and_signup_still_succeeds(
     settings: Settings,
     database_url: str,
-    provider: tuple[FakeEmailProvider, str],
+    provider: FakeEmailProvider,
     log_events: LogEvents,
 ) -> None:
-    fake, provider_url = provider
+    fake = provider
     fake.status_code = 503
     fake.gate.set()
     async with (
-        serve(create_app(with_provider(settings, provider_url))) as api,
+        serve(create_app(with_provider(settings, fake))) as api,
         httpx.AsyncClient(base_url=api) as client,
     ):
         response = await client.post("/auth/signup", json=SIGNUP)

@@ -64,7 +64,11 @@ async def db(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
 async def client(settings: Settings, client_for: ClientFactory) -> AsyncIterator[httpx.AsyncClient]:
     # Many logins on purpose: raise the brute-force limits out of the way.
     relaxed = settings.model_copy(
-        update={"login_max_attempts_per_account": 1000, "login_max_attempts_per_address": 1000}
+        update={
+            "login_max_attempts_per_account_and_address": 1000,
+            "login_max_failures_per_account": 1000,
+            "login_max_attempts_per_address": 1000,
+        }
     )
     async with client_for(relaxed, add_audit_event_routes) as client:
         yield client
@@ -240,10 +244,11 @@ async def test_signup_fields_store_payloads_verbatim_or_refuse_them(
         logins += 1
     assert_never_5xx(responses)
     counts = await row_counts(db)
-    # One user and one sign-up event each, a session per login, and no row anywhere else.
+    # One user, sign-up event and verification link each, a session per login, nothing else.
     assert nonempty(counts) == {
         "users": accepted,
         "audit_events": accepted,
+        "link_tokens": accepted,
         "sessions": logins,
         "refresh_tokens": logins,
     }
@@ -302,6 +307,7 @@ async def test_user_update_fields_store_payloads_verbatim(
     assert nonempty(await row_counts(db)) == {
         "users": 1,
         "audit_events": 1 + len(PASSWORD_PAYLOADS),
+        "link_tokens": 1,
         "sessions": 2,
         "refresh_tokens": 2,
     }
@@ -345,6 +351,7 @@ async def test_audit_event_fields_store_payloads_verbatim(
     assert nonempty(counts) == {
         "users": 2,
         "audit_events": len(PAYLOADS) + 3,  # + 2 sign-ups
+        "link_tokens": 2,
         "sessions": 2,
         "refresh_tokens": 2,
     }

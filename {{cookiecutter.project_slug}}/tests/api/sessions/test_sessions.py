@@ -3,6 +3,7 @@
 import asyncio
 import hashlib
 from base64 import urlsafe_b64decode
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
@@ -318,68 +319,73 @@ def refresh_cookie(response: httpx.Response) -> tuple[str, set[str]]:
 
 
 @pytest.fixture
-def cookie_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"refresh_token_cookie": True})
+async def cookie_client(
+    settings: Settings, client_for: ClientFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(settings.model_copy(update={"refresh_token_cookie": True})) as client:
+        yield client
+
+
+async def log_in_with_cookie(client: httpx.AsyncClient) -> tuple[httpx.Response, str]:
+    """Sign Ada up and log her in: the login response, and the refresh token in its cookie."""
+    assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
+    login = await client.post("/auth/token", data=LOGIN)
+    assert login.status_code == 200, login.text
+    token, _ = refresh_cookie(login)
+    return login, token
 
 
 async def test_in_cookie_mode_the_refresh_token_lives_in_a_strict_http_only_cookie(
-    client_for: ClientFactory, cookie_settings: Settings
+    cookie_client: httpx.AsyncClient,
 ) -> None:
-    async with client_for(cookie_settings) as client:
-        assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
-        login = await client.post("/auth/token", data=LOGIN)
-        assert login.status_code == 200
-        assert login.json()["refresh_token"] is None  # out of reach of the page's scripts
-        token, attributes = refresh_cookie(login)
-        assert len(token) == 43
-        assert {"httponly", "secure", "samesite=strict", "path=/auth"} <= attributes
-        assert f"max-age={30 * 24 * 3600}" in attributes
+    login, token = await log_in_with_cookie(cookie_client)
+    assert login.json()["refresh_token"] is None  # out of reach of the page's scripts
+    _, attributes = refresh_cookie(login)
+    assert len(token) == 43
+    assert {"httponly", "secure", "samesite=strict", "path=/auth"} <= attributes
+    assert f"max-age={30 * 24 * 3600}" in attributes
 
-        cookie = {"Cookie": f"refresh_token={token}"}
-        refreshed = await client.post("/auth/refresh", headers={**cookie, **CSRF})
-        assert refreshed.status_code == 200, refreshed.text
-        assert refreshed.json()["refresh_token"] is None
-        new_token, _ = refresh_cookie(refreshed)
-        assert new_token != token
-        # The old cookie is spent, like a token sent in the body.
-        replayed = await client.post("/auth/refresh", headers={**cookie, **CSRF})
-        assert error_code(replayed) == (401, "refresh_token_reused")
+    cookie = {"Cookie": f"refresh_token={token}"}
+    refreshed = await cookie_client.post("/auth/refresh", headers={**cookie, **CSRF})
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["refresh_token"] is None
+    new_token, _ = refresh_cookie(refreshed)
+    assert new_token != token
+    # The old cookie is spent, like a token sent in the body.
+    replayed = await cookie_client.post("/auth/refresh", headers={**cookie, **CSRF})
+    assert error_code(replayed) == (401, "refresh_token_reused")
 
 
 async def test_in_cookie_mode_refresh_requires_the_custom_header_and_ignores_the_body(
-    client_for: ClientFactory, cookie_settings: Settings
+    cookie_client: httpx.AsyncClient,
 ) -> None:
-    async with client_for(cookie_settings) as client:
-        assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
-        login = await client.post("/auth/token", data=LOGIN)
-        token, _ = refresh_cookie(login)
-        cookie = {"Cookie": f"refresh_token={token}"}
-        # What a cross-site form post looks like: the cookie, no custom header.
-        forged = await client.post("/auth/refresh", headers=cookie)
-        assert error_code(forged) == (403, "cross_site_request")
-        in_body = await client.post("/auth/refresh", json={"refresh_token": token}, headers=CSRF)
-        assert error_code(in_body) == (401, "refresh_token_missing")
-        # Neither spent the token.
-        assert (await client.post("/auth/refresh", headers={**cookie, **CSRF})).status_code == 200
+    _, token = await log_in_with_cookie(cookie_client)
+    cookie = {"Cookie": f"refresh_token={token}"}
+    # What a cross-site form post looks like: the cookie, no custom header.
+    forged = await cookie_client.post("/auth/refresh", headers=cookie)
+    assert error_code(forged) == (403, "cross_site_request")
+    in_body = await cookie_client.post("/auth/refresh", json={"refresh_token": token}, headers=CSRF)
+    assert error_code(in_body) == (401, "refresh_token_missing")
+    # Neither spent the token.
+    assert (
+        await cookie_client.post("/auth/refresh", headers={**cookie, **CSRF})
+    ).status_code == 200
 
 
 async def test_in_cookie_mode_logout_clears_the_cookie(
-    client_for: ClientFactory, cookie_settings: Settings
+    cookie_client: httpx.AsyncClient,
 ) -> None:
-    async with client_for(cookie_settings) as client:
-        assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
-        login = await client.post("/auth/token", data=LOGIN)
-        token, _ = refresh_cookie(login)
-        response = await client.post("/auth/logout", headers=bearer(login.json()))
-        assert response.status_code == 204
-        cleared, attributes = refresh_cookie(response)
-        assert cleared == ""
-        assert {"max-age=0", "path=/auth", "httponly", "secure"} <= attributes
-        cookie = {"Cookie": f"refresh_token={token}", **CSRF}
-        assert error_code(await client.post("/auth/refresh", headers=cookie)) == (
-            401,
-            "invalid_refresh_token",
-        )
+    login, token = await log_in_with_cookie(cookie_client)
+    response = await cookie_client.post("/auth/logout", headers=bearer(login.json()))
+    assert response.status_code == 204
+    cleared, attributes = refresh_cookie(response)
+    assert cleared == ""
+    assert {"max-age=0", "path=/auth", "httponly", "secure"} <= attributes
+    cookie = {"Cookie": f"refresh_token={token}", **CSRF}
+    assert error_code(await cookie_client.post("/auth/refresh", headers=cookie)) == (
+        401,
+        "invalid_refresh_token",
+    )
 
 
 async def test_in_body_mode_no_cookie_is_set_or_read(

@@ -70,7 +70,7 @@ async def test_password_change_needs_the_current_password_and_ends_other_session
 async def test_wrong_current_passwords_count_against_the_login_limit(
     client_for: ClientFactory, settings: Settings
 ) -> None:
-    limited = settings.model_copy(update={"login_max_attempts_per_account": 2})
+    limited = settings.model_copy(update={"login_max_attempts_per_account_and_address": 2})
     async with client_for(limited) as client:
         user = await sign_up(client)
         codes = []

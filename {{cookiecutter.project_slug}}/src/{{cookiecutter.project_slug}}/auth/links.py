@@ -1,0 +1,65 @@
+"""SQL for the single-use tokens of emailed links: password reset and email verification.
+
+Stored as their SHA-256, like refresh tokens (`auth.security.new_opaque_token`). An account has
+at most one live link per purpose: issuing a new one deletes the earlier ones, so only the
+latest email works. Using a link deletes it, so it works once.
+"""
+
+from datetime import timedelta
+from typing import Literal, TypedDict, cast
+from uuid import UUID
+
+from {{ cookiecutter.project_slug }}.auth.security import hash_opaque_token, new_opaque_token
+from {{ cookiecutter.project_slug }}.core.database import Connection
+
+Purpose = Literal["password_reset", "email_verification"]
+
+
+class LinkToken(TypedDict):
+    user_id: UUID
+    # The address the link was sent to.
+    email: str
+
+
+async def issue(
+    conn: Connection, user_id: UUID, email: str, purpose: Purpose, lifetime: timedelta
+) -> str:
+    """A new link token for the account; its earlier ones of this purpose stop working."""
+    token, token_hash = new_opaque_token()
+    async with conn.transaction():
+        await conn.execute(
+            "DELETE FROM link_tokens WHERE user_id = $1 AND purpose = $2", user_id, purpose
+        )
+        await conn.execute(
+            """INSERT INTO link_tokens (token_hash, user_id, purpose, email, expires_at)
+            VALUES ($1, $2, $3, $4, now() + $5::interval)""",
+            token_hash,
+            user_id,
+            purpose,
+            email,
+            lifetime,
+        )
+    return token
+
+
+async def find(conn: Connection, token: str, purpose: Purpose) -> LinkToken | None:
+    """The link's account and address if it is live; it stays usable."""
+    row = await conn.fetchrow(
+        """SELECT user_id, email FROM link_tokens
+        WHERE token_hash = $1 AND purpose = $2 AND expires_at > now()""",
+        hash_opaque_token(token),
+        purpose,
+    )
+    return cast(LinkToken, dict(row)) if row is not None else None
+
+
+async def use(conn: Connection, token: str, purpose: Purpose) -> LinkToken | None:
+    """Spend the link: its account and address if it was live, and it never works again."""
+    row = await conn.fetchrow(
+        """DELETE FROM link_tokens
+        WHERE token_hash = $1 AND purpose = $2 AND expires_at > now()
+        RETURNING user_id, email""",
+        hash_opaque_token(token),
+        purpose,
+    )
+    return cast(LinkToken, dict(row)) if row is not None else None

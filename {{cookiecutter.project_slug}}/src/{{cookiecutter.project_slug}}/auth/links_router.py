@@ -1,0 +1,152 @@
+"""Emailed links: email verification and password reset.
+
+Asking for a link (`/auth/verify-email/resend`, `/auth/password-reset`) always answers 202 with
+the same body, and all the work (looking the account up, storing the token, sending the email)
+happens after the response, in a background task (S5): neither the answer nor its timing
+tells whether an account has the address. Using a link (`/auth/verify-email`,
+`/auth/password-reset/confirm`) spends it; a used, expired or unknown one is 400
+`invalid_link`.
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request, status
+
+from {{ cookiecutter.project_slug }}.audit import service as audit_service
+from {{ cookiecutter.project_slug }}.auth import links
+from {{ cookiecutter.project_slug }}.auth.dependencies import Hashing
+from {{ cookiecutter.project_slug }}.auth.emails import (
+    resend_verification_later,
+    send_password_reset_later,
+)
+from {{ cookiecutter.project_slug }}.auth.exceptions import InvalidLinkError
+from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
+from {{ cookiecutter.project_slug }}.auth.schemas import (
+    LinkRequestIn,
+    LinkSentOut,
+    PasswordResetIn,
+    VerifyEmailIn,
+)
+from {{ cookiecutter.project_slug }}.core.database import Pool, lend
+from {{ cookiecutter.project_slug }}.core.errors import error_responses
+from {{ cookiecutter.project_slug }}.core.http_client import HttpClient
+from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
+from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
+from {{ cookiecutter.project_slug }}.users import service as users_service
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+LINK_SENT = {"message": "If an account has this address, an email with a link is on its way."}
+ASK = error_responses(status.HTTP_429_TOO_MANY_REQUESTS)
+USE = error_responses(
+    status.HTTP_400_BAD_REQUEST,
+    status.HTTP_503_SERVICE_UNAVAILABLE,
+    described={status.HTTP_400_BAD_REQUEST: "Malformed body, or a used, expired or unknown link"},
+)
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Confirm an email address with the token from its link",
+    description="Needs no login: the link may be opened on another device.",
+    responses=USE,
+)
+async def verify_email(data: VerifyEmailIn, pool: Pool, settings: SettingsDep) -> None:
+    async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():
+        used = await links.use(conn, data.token, "email_verification")
+        # The address must still be the one the link went to.
+        if used is None or not await users_service.mark_email_verified(
+            conn, used["user_id"], used["email"]
+        ):
+            raise InvalidLinkError
+
+
+@router.post(
+    "/verify-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=LinkSentOut,
+    summary="Send a new verification link to an address",
+    description=(
+        "Always 202 with the same body; an active, unverified account with this address gets "
+        "the email. The newest link replaces the earlier ones. Rate limited per client address "
+        "and per address asked for: 429 with Retry-After."
+    ),
+    responses=ASK,
+)
+async def resend_verification(
+    data: LinkRequestIn,
+    pool: Pool,
+    limits: Limits,
+    http_client: HttpClient,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    request: Request,
+) -> dict[str, Any]:
+    await limits.check_email_link(client_address(request), data.email)
+    background.add_task(resend_verification_later, pool, http_client, settings, data.email)
+    return LINK_SENT
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=LinkSentOut,
+    summary="Email a password-reset link to an address",
+    description=(
+        "Always 202 with the same body; an active account with this address gets the email, "
+        "whose link works once, for PASSWORD_RESET_TTL_MINUTES. Rate limited per client address "
+        "and per address asked for: 429 with Retry-After."
+    ),
+    responses=ASK,
+)
+async def request_password_reset(
+    data: LinkRequestIn,
+    pool: Pool,
+    limits: Limits,
+    http_client: HttpClient,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    request: Request,
+) -> dict[str, Any]:
+    await limits.check_email_link(client_address(request), data.email)
+    background.add_task(send_password_reset_later, pool, http_client, settings, data.email)
+    return LINK_SENT
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password with the token from a reset link",
+    description=(
+        "Spends the link and ends every session of the account: log in with the new password. "
+        "The address counts as verified, since the link reached it."
+    ),
+    responses=USE,
+)
+async def confirm_password_reset(
+    data: PasswordResetIn,
+    pool: Pool,
+    hashing: Hashing,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> None:
+    # Checked before hashing, so a bad token costs no Argon2 work.
+    async with lend(pool, settings.db_acquire_timeout) as conn:
+        if await links.find(conn, data.token, "password_reset") is None:
+            raise InvalidLinkError
+    password_hash = await hashing.hash(data.new_password)
+    async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():
+        used = await links.use(conn, data.token, "password_reset")
+        if used is None:  # used meanwhile
+            raise InvalidLinkError
+        await users_service.set_password(conn, used["user_id"], password_hash)
+        await users_service.mark_email_verified(conn, used["user_id"], used["email"])
+        ended = await sessions_service.end_sessions(conn, used["user_id"])
+    background.add_task(
+        audit_service.record_event_later,
+        pool,
+        used["user_id"],
+        "user.password_reset",
+        {"sessions_ended": ended},
+    )

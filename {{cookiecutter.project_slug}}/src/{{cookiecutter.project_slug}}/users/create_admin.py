@@ -1,0 +1,100 @@
+"""`make create-admin email=...`: give an account the admin role, creating the account if needed.
+
+The first administrator cannot come from the API (only an administrator may act on other
+accounts), and never from a password in the settings. An existing account keeps its password:
+it is promoted, and reactivated if it was deactivated. A new one needs a password that meets
+the sign-up rules, asked twice at a terminal or read as one line from a pipe. Either way its
+address counts as verified: whoever runs this vouches for it (administrators need a verified
+address, and a new one may have no email provider to verify it with yet).
+
+    make create-admin email=ada@example.com
+    printf '%s\\n' "$ADMIN_PASSWORD" | make create-admin email=ada@example.com
+
+Exit status: 0 done, 1 refused password or account, 2 bad arguments.
+"""
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from pydantic import TypeAdapter, ValidationError
+
+from {{ cookiecutter.project_slug }}.auth.schemas import DisplayName, NormalisedEmail, Password
+from {{ cookiecutter.project_slug }}.auth.security import PasswordHashing
+from {{ cookiecutter.project_slug }}.core.database import create_pool
+from {{ cookiecutter.project_slug }}.core.settings import Settings
+from {{ cookiecutter.project_slug }}.users import service
+
+
+async def _promote(settings: Settings, email: str) -> bool:
+    pool = await create_pool(settings, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await service.promote_to_admin(conn, email) is not None
+    finally:
+        await pool.close()
+
+
+async def _create(settings: Settings, email: str, password: str, display_name: str) -> None:
+    password_hash = await PasswordHashing(concurrency=1, wait_seconds=60).hash(password)
+    pool = await create_pool(settings, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await service.create_user(
+                conn, email, password_hash, display_name, role="admin", email_verified=True
+            )
+    finally:
+        await pool.close()
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().removesuffix("\n")  # exactly as typed, as at sign-up
+    password = getpass.getpass("Password for the new administrator: ")
+    if getpass.getpass("The same again: ") != password:
+        sys.exit("error: the two passwords differ; nothing was changed")
+    return password
+
+
+def _first_error(exc: ValidationError) -> str:
+    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="create_admin", description="Give an account the admin role, creating it if needed."
+    )
+    parser.add_argument("email", help="the administrator's email address")
+    parser.add_argument(
+        "--display-name", default="Administrator", help="for a new account (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        email = TypeAdapter(NormalisedEmail).validate_python(args.email)
+        display_name = TypeAdapter(DisplayName).validate_python(args.display_name)
+    except ValidationError as exc:
+        parser.error(_first_error(exc))
+
+    settings = Settings()
+    # A command-line entry point: it runs its own event loops, one per step, outside the app's.
+    if asyncio.run(_promote(settings, email)):  # noqa: TID251
+        sys.stdout.write(f"{email} is now an administrator; its password is unchanged.\n")
+        return 0
+    try:
+        password = TypeAdapter(Password).validate_python(_read_password())
+    except ValidationError as exc:
+        sys.stderr.write(f"error: {_first_error(exc)}; nothing was changed\n")
+        return 1
+    try:
+        asyncio.run(_create(settings, email, password, display_name))  # noqa: TID251
+    except service.DuplicateEmailError:
+        sys.stderr.write(f"error: {email} signed up meanwhile; run the command again\n")
+        return 1
+    sys.stdout.write(f"Created the administrator {email}.\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
