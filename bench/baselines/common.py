@@ -21,13 +21,20 @@ ALGORITHM = "HS256"
 TOKEN_TYPE = "access"  # noqa: S105 - a claim value
 RUN_POSTS_REPORT = "posts.report"
 
-USER_COLUMNS = "id, email, password_hash, display_name, created_at, updated_at"
+USER_COLUMNS = (
+    "id, email, password_hash, display_name, role, is_active, email_verified, created_at, "
+    "updated_at"
+)
 POST_COLUMNS = "id, author_id, title, body, created_at, updated_at"
 JOB_COLUMNS = (
     "id, owner_id, kind, status, params, result, error, attempts, created_at, started_at, "
     "finished_at"
 )
-SELECT_USER = f"SELECT {USER_COLUMNS} FROM users WHERE id = $1"  # noqa: S608
+# The user, while active and while the token's session is live, as the service reads it.
+SELECT_USER = (
+    f"SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND is_active AND EXISTS ("  # noqa: S608
+    "SELECT 1 FROM sessions WHERE id = $2 AND user_id = $1 AND expires_at > now())"
+)
 SELECT_POST = f"SELECT {POST_COLUMNS} FROM posts WHERE id = $1"  # noqa: S608
 LIST_POSTS = (
     f"SELECT {POST_COLUMNS} FROM posts WHERE author_id = $1 "  # noqa: S608
@@ -47,6 +54,8 @@ class Config:
     def __init__(self) -> None:
         self.database_url = os.environ["BENCH_DATABASE_URL"]
         self.secret_key = os.environ["BENCH_SECRET_KEY"]
+        self.token_issuer = os.environ["BENCH_TOKEN_ISSUER"]
+        self.token_audience = os.environ["BENCH_TOKEN_AUDIENCE"]
         self.pool_min_size = int(os.environ.get("BENCH_DB_POOL_MIN_SIZE", "2"))
         self.pool_max_size = int(os.environ.get("BENCH_DB_POOL_MAX_SIZE", "10"))
         self.broker_url = os.environ["BENCH_CELERY_BROKER_URL"]
@@ -65,21 +74,24 @@ def create_celery(config: Config) -> Celery:
     return celery
 
 
-def user_id_from_header(authorization: str | None, secret_key: str) -> UUID | None:
-    """The `sub` of a valid bearer token, checked exactly as the service checks it."""
+def claims_from_header(authorization: str | None, config: Config) -> tuple[UUID, UUID] | None:
+    """The user (`sub`) and session (`sid`) of a valid bearer token, checked exactly as the
+    service checks it."""
     if not authorization or not authorization.startswith("Bearer "):
         return None
     try:
         claims = jwt.decode(
             authorization[7:],
-            secret_key,
+            config.secret_key,
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "exp", "iat", "type"]},
+            issuer=config.token_issuer,
+            audience=config.token_audience,
+            options={"require": ["iss", "aud", "sub", "sid", "jti", "exp", "iat", "type"]},
         )
         if claims["type"] != TOKEN_TYPE:
             return None
-        return UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError, TypeError):
+        return UUID(claims["sub"]), UUID(claims["sid"])
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
         return None
 
 

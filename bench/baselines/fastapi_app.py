@@ -47,8 +47,8 @@ Conn = Annotated[asyncpg.Connection, Depends(get_conn)]
 async def current_user(
     conn: Conn, authorization: Annotated[str | None, Header()] = None
 ) -> asyncpg.Record:
-    user_id = common.user_id_from_header(authorization, config.secret_key)
-    user = None if user_id is None else await conn.fetchrow(common.SELECT_USER, user_id)
+    claims = common.claims_from_header(authorization, config)
+    user = None if claims is None else await conn.fetchrow(common.SELECT_USER, *claims)
     if user is None:
         raise HTTPException(401, "invalid_token")
     return user

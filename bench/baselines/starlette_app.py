@@ -38,10 +38,10 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 
 
 async def _current_user(request: Request, conn: Any) -> Any:
-    user_id = common.user_id_from_header(request.headers.get("authorization"), config.secret_key)
-    if user_id is None:
+    claims = common.claims_from_header(request.headers.get("authorization"), config)
+    if claims is None:
         return None
-    return await conn.fetchrow(common.SELECT_USER, user_id)
+    return await conn.fetchrow(common.SELECT_USER, *claims)
 
 
 async def live(request: Request) -> JSONResponse:

@@ -86,7 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Requested-With"],
+            # The refresh cookie (REFRESH_TOKEN_COOKIE) crosses origins only with credentials.
+            allow_credentials=settings.refresh_token_cookie,
             expose_headers=["X-Request-ID", "Retry-After", "Location"],
             max_age=600,
         )

@@ -91,7 +91,8 @@ def require_role(role: Role) -> Callable[[UserRecord], Awaitable[UserRecord]]:
     return with_role
 
 
-AdminUser = Annotated[UserRecord, Depends(require_role("admin"))]
+require_admin = require_role("admin")
+AdminUser = Annotated[UserRecord, Depends(require_admin)]
 
 
 async def get_password_hashing(request: Request) -> security.PasswordHashing:

@@ -42,6 +42,11 @@ async def issue(
     return token
 
 
+async def revoke(conn: Connection, user_id: UUID) -> None:
+    """Every link of the account stops working: its address, password or state changed."""
+    await conn.execute("DELETE FROM link_tokens WHERE user_id = $1", user_id)
+
+
 async def find(conn: Connection, token: str, purpose: Purpose) -> LinkToken | None:
     """The link's account and address if it is live; it stays usable."""
     row = await conn.fetchrow(

@@ -138,10 +138,12 @@ async def confirm_password_reset(
     password_hash = await hashing.hash(data.new_password)
     async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():
         used = await links.use(conn, data.token, "password_reset")
-        if used is None:  # used meanwhile
+        # Used meanwhile, or the account's address is no longer the one the link went to.
+        if used is None or not await users_service.reset_password(
+            conn, used["user_id"], used["email"], password_hash
+        ):
             raise InvalidLinkError
-        await users_service.set_password(conn, used["user_id"], password_hash)
-        await users_service.mark_email_verified(conn, used["user_id"], used["email"])
+        await links.revoke(conn, used["user_id"])
         ended = await sessions_service.end_sessions(conn, used["user_id"])
     background.add_task(
         audit_service.record_event_later,

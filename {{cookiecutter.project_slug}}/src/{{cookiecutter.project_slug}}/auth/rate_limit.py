@@ -13,7 +13,7 @@ POST /auth/token (and the current-password check of POST /users/me/password), pe
 - per client address: every attempt, whichever account.
 
 The accounts are the normalised email, hashed, so no address sits in Redis; unknown emails are
-counted like real ones, so a 429 reveals nothing.
+counted like real ones, so a 429 reveals nothing. A client is an IPv4 address or an IPv6 /64.
 
 POST /auth/verify-email/resend and POST /auth/password-reset together, per
 `EMAIL_LINK_RATE_LIMIT_WINDOW_SECONDS` window: per client address, and per address asked for
@@ -28,6 +28,7 @@ outage; the password-hashing slots (`auth.security.PasswordHashing`) still bound
 """
 
 import hashlib
+import ipaddress
 import math
 import time
 from typing import Annotated
@@ -89,11 +90,17 @@ class RateLimits:
             settings.signup_max_overall, signup_window, namespace="signup-all"
         )
 
-    async def hit(
-        self, limits: list[tuple[RateLimitItem, str]], what: str, *, count: bool = True
+    async def hit(self, limits: list[tuple[RateLimitItem, str]], what: str) -> None:
+        """Count one attempt against each (limit, key); TooManyRequestsError if one is exceeded."""
+        await self._check(limits, what, count=True)
+
+    async def test(self, limits: list[tuple[RateLimitItem, str]], what: str) -> None:
+        """TooManyRequestsError if one of the limits is already reached; counts nothing."""
+        await self._check(limits, what, count=False)
+
+    async def _check(
+        self, limits: list[tuple[RateLimitItem, str]], what: str, *, count: bool
     ) -> None:
-        """Count one attempt against each (limit, key), or with `count=False` only look;
-        TooManyRequestsError if a limit is exceeded."""
         for item, key in limits:
             try:
                 if count:
@@ -111,15 +118,15 @@ class RateLimits:
                 raise TooManyRequestsError(retry_after, what)
 
     async def check_login(self, address: str, email: str) -> None:
-        account = _account(email)
+        account, network = _account(email), _network(address)
         await self.hit(
             [
-                (self.login_per_address, address),
-                (self.login_per_account_and_address, f"{account}/{address}"),
+                (self.login_per_address, network),
+                (self.login_per_account_and_address, f"{account}/{network}"),
             ],
             "login attempts",
         )
-        await self.hit([(self.login_failures_per_account, account)], "login attempts", count=False)
+        await self.test([(self.login_failures_per_account, account)], "login attempts")
 
     async def record_login_failure(self, email: str) -> None:
         try:
@@ -131,7 +138,7 @@ class RateLimits:
         """The owner proved the password from this address: its counter starts again."""
         try:
             await self._limiter.clear(
-                self.login_per_account_and_address, f"{_account(email)}/{address}"
+                self.login_per_account_and_address, f"{_account(email)}/{_network(address)}"
             )
         except StorageError as exc:
             logger.warning("rate_limit_unavailable", error=repr(exc.storage_error))
@@ -140,7 +147,7 @@ class RateLimits:
         """One more emailed link asked for, from `address` for `email` (existing or not)."""
         await self.hit(
             [
-                (self.email_link_per_address, address),
+                (self.email_link_per_address, _network(address)),
                 (self.email_link_per_account, _account(email)),
             ],
             "emailed links",
@@ -148,12 +155,27 @@ class RateLimits:
 
     async def check_signup(self, address: str) -> None:
         await self.hit(
-            [(self.signup_per_address, address), (self.signup_overall, ALL_SIGNUPS)], "sign-ups"
+            [(self.signup_per_address, _network(address)), (self.signup_overall, ALL_SIGNUPS)],
+            "sign-ups",
         )
 
 
 def _account(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()
+
+
+def _network(address: str) -> str:
+    """What counts as one client: an IPv4 address, or an IPv6 /64. One subscriber usually gets
+    a whole /64, so counting its addresses one by one would give an attacker endless clients."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # an IPv4 client on a dual-stack socket
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 def client_address(request: Request) -> str:

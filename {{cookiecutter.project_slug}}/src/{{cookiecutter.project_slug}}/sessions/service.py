@@ -72,7 +72,7 @@ async def open_session(
         )
         await conn.execute(
             """DELETE FROM sessions WHERE user_id = $1 AND (expires_at <= now() OR id IN (
-                SELECT id FROM sessions WHERE user_id = $1
+                SELECT id FROM sessions WHERE user_id = $1 AND expires_at > now()
                 ORDER BY last_used_at DESC, created_at DESC OFFSET $2))""",
             user_id,
             max_sessions,
@@ -91,23 +91,32 @@ async def rotate(
     new_token, new_hash = new_opaque_token()
     token_hash = hash_opaque_token(token)
     async with conn.transaction():
-        # Spending is one conditional UPDATE: of two refreshes with one token, the second waits
-        # for the first's row lock, then finds the token spent.
-        spent = await conn.fetchrow(
-            """UPDATE refresh_tokens t SET spent_at = now() FROM sessions s
-            WHERE t.token_hash = $1 AND t.spent_at IS NULL
-            AND s.id = t.session_id AND s.expires_at > now()
-            RETURNING t.session_id""",
+        # The session row is locked first, as a logout's DELETE locks it first: two refreshes
+        # with one token take turns (the second finds the token spent), and a refresh and a
+        # logout never wait on each other's rows in opposite order.
+        session = await conn.fetchrow(
+            """SELECT s.id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+            JOIN users u ON u.id = s.user_id
+            WHERE t.token_hash = $1 AND s.expires_at > now() AND u.is_active
+            FOR UPDATE OF s""",
             token_hash,
         )
-        if spent is not None:
-            session_id: UUID = spent["session_id"]
+        if session is None:
+            raise InvalidRefreshTokenError
+        session_id: UUID = session["id"]
+        user_id: UUID = session["user_id"]
+        spent = await conn.execute(
+            "UPDATE refresh_tokens SET spent_at = now() WHERE token_hash = $1 AND spent_at IS NULL",
+            token_hash,
+        )
+        if spent == "UPDATE 1":
             await conn.execute(
                 "INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)",
                 new_hash,
                 session_id,
             )
-            # Spent tokens older than a session's lifetime could not be presented in time anyway.
+            # Spent tokens are kept for one session lifetime: replaying an older one still fails
+            # (as unknown), it only no longer ends the session.
             await conn.execute(
                 """DELETE FROM refresh_tokens WHERE session_id = $1
                 AND spent_at IS NOT NULL AND created_at < now() - $2::interval""",
@@ -123,22 +132,11 @@ async def rotate(
                 address,
             )
             return cast(SessionRecord, dict(row)), new_token  # type: ignore[arg-type]
-        reused = await conn.fetchrow(
-            """SELECT t.session_id, s.user_id FROM refresh_tokens t
-            JOIN sessions s ON s.id = t.session_id
-            WHERE t.token_hash = $1 AND s.expires_at > now()""",
-            token_hash,
-        )
-        if reused is None:
-            raise InvalidRefreshTokenError
-        await conn.execute("DELETE FROM sessions WHERE id = $1", reused["session_id"])
+        await conn.execute("DELETE FROM sessions WHERE id = $1", session_id)
         await audit_service.record_event(
-            conn,
-            reused["user_id"],
-            "session.refresh_token_reused",
-            {"session_id": str(reused["session_id"])},
+            conn, user_id, "session.refresh_token_reused", {"session_id": str(session_id)}
         )
-    raise RefreshTokenReusedError(reused["session_id"], reused["user_id"])
+    raise RefreshTokenReusedError(session_id, user_id)
 
 
 async def get_signed_in_user(

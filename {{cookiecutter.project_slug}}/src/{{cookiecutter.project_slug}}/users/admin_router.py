@@ -8,7 +8,12 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Depends, status
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
-from {{ cookiecutter.project_slug }}.auth.dependencies import AdminUser, get_verified_user
+from {{ cookiecutter.project_slug }}.auth import links
+from {{ cookiecutter.project_slug }}.auth.dependencies import (
+    AdminUser,
+    get_verified_user,
+    require_admin,
+)
 from {{ cookiecutter.project_slug }}.core.database import Conn, Pool
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.pagination import Page, Pagination
@@ -21,8 +26,9 @@ from {{ cookiecutter.project_slug }}.users.schemas import AdminUserOut
 router = APIRouter(
     prefix="/admin/users",
     tags=["admin"],
-    # Administrators act only from an address they have proved (VerifiedUser).
-    dependencies=[Depends(get_verified_user)],
+    # Every route: the admin role first (so no route here can forget it), then an address the
+    # administrator has proved (VerifiedUser).
+    dependencies=[Depends(require_admin), Depends(get_verified_user)],
     responses=error_responses(status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN),
 )
 ONE_USER = error_responses(status.HTTP_404_NOT_FOUND)
@@ -57,6 +63,7 @@ async def deactivate_user(
     async with conn.transaction():
         updated = await service.set_active(conn, user["id"], active=False)
         await sessions_service.end_sessions(conn, user["id"])
+        await links.revoke(conn, user["id"])
     background.add_task(
         audit_service.record_event_later,
         pool,

@@ -2,10 +2,12 @@
 
 The first administrator cannot come from the API (only an administrator may act on other
 accounts), and never from a password in the settings. An existing account keeps its password:
-it is promoted, and reactivated if it was deactivated. A new one needs a password that meets
-the sign-up rules, asked twice at a terminal or read as one line from a pipe. Either way its
-address counts as verified: whoever runs this vouches for it (administrators need a verified
-address, and a new one may have no email provider to verify it with yet).
+it is promoted, and reactivated if it was deactivated, but only once its address is verified:
+anyone can sign up with an address they do not own, and must not become an administrator by
+waiting for the operator to type it. A new account needs a password that meets the sign-up
+rules, asked twice at a terminal or read as one line from a pipe; its address counts as
+verified, since whoever runs this vouches for it (administrators need a verified address, and
+there may be no email provider yet to verify it with).
 
     make create-admin email=ada@example.com
     printf '%s\\n' "$ADMIN_PASSWORD" | make create-admin email=ada@example.com
@@ -18,6 +20,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -28,11 +31,13 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 from {{ cookiecutter.project_slug }}.users import service
 
 
-async def _promote(settings: Settings, email: str) -> bool:
+async def _promote(settings: Settings, email: str) -> Literal["promoted", "unverified", "none"]:
     pool = await create_pool(settings, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
-            return await service.promote_to_admin(conn, email) is not None
+            if await service.promote_to_admin(conn, email) is not None:
+                return "promoted"
+            return "none" if await service.get_credentials(conn, email) is None else "unverified"
     finally:
         await pool.close()
 
@@ -79,9 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings()
     # A command-line entry point: it runs its own event loops, one per step, outside the app's.
-    if asyncio.run(_promote(settings, email)):  # noqa: TID251
+    found = asyncio.run(_promote(settings, email))  # noqa: TID251
+    if found == "promoted":
         sys.stdout.write(f"{email} is now an administrator; its password is unchanged.\n")
         return 0
+    if found == "unverified":
+        sys.stderr.write(
+            f"error: the account {email} has not verified its address, so it may not be its "
+            "owner's; verify it (POST /auth/verify-email) and run this again\n"
+        )
+        return 1
     try:
         password = TypeAdapter(Password).validate_python(_read_password())
     except ValidationError as exc:

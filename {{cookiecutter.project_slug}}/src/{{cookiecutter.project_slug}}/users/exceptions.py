@@ -9,6 +9,12 @@ class WrongPasswordError(AppError):
     message = "The current password is not correct."
 
 
+class EmailUnchangedError(AppError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "email_unchanged"
+    message = "That is already the account's address."
+
+
 class UserNotFoundError(AppError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "user_not_found"

@@ -5,6 +5,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, BackgroundTasks, Request, status
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
+from {{ cookiecutter.project_slug }}.auth import links
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentSession, CurrentUser, Hashing
 from {{ cookiecutter.project_slug }}.auth.emails import send_verification_link
 from {{ cookiecutter.project_slug }}.auth.exceptions import EmailTakenError
@@ -20,7 +21,10 @@ from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
 from {{ cookiecutter.project_slug }}.notifications import service as notifications
 from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
 from {{ cookiecutter.project_slug }}.users import service
-from {{ cookiecutter.project_slug }}.users.exceptions import WrongPasswordError
+from {{ cookiecutter.project_slug }}.users.exceptions import (
+    EmailUnchangedError,
+    WrongPasswordError,
+)
 from {{ cookiecutter.project_slug }}.users.schemas import (
     EmailChange,
     PasswordChange,
@@ -107,6 +111,7 @@ async def change_password(
     password_hash = await hashing.hash(data.new_password)
     async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():
         await service.set_password(conn, user["id"], password_hash)
+        await links.revoke(conn, user["id"])  # a reset link asked for earlier is moot now
         ended = await sessions_service.end_sessions(conn, user["id"], keep=signed_in.session_id)
     background.add_task(
         audit_service.record_event_later,
@@ -148,9 +153,13 @@ async def change_email(
     await _confirm_password(
         user, data.current_password, pool, hashing, limits, settings, client_address(request)
     )
+    if data.new_email == user["email"]:
+        raise EmailUnchangedError
     async with lend(pool, settings.db_acquire_timeout) as conn:
         try:
-            updated = await service.change_email(conn, user["id"], data.new_email)
+            async with conn.transaction():
+                updated = await service.change_email(conn, user["id"], data.new_email)
+                await links.revoke(conn, user["id"])  # links to the old address stop working
         except service.DuplicateEmailError as exc:
             raise EmailTakenError from exc
     background.add_task(

@@ -116,6 +116,19 @@ async def set_password(conn: Connection, user_id: UUID, password_hash: str) -> N
     )
 
 
+async def reset_password(conn: Connection, user_id: UUID, email: str, password_hash: str) -> bool:
+    """Set the password from a reset link sent to `email`, only if that is still the account's
+    address, and count the address as verified (the link reached it); whether it was set."""
+    result = await conn.execute(
+        """UPDATE users SET password_hash = $3, email_verified = true, updated_at = now()
+        WHERE id = $1 AND email = $2""",
+        user_id,
+        email,
+        password_hash,
+    )
+    return result == "UPDATE 1"
+
+
 async def list_users(conn: Connection, limit: int, offset: int) -> list[UserRecord]:
     """Every account, oldest first: for administrators."""
     rows = await conn.fetch(
@@ -153,12 +166,11 @@ async def mark_email_verified(conn: Connection, user_id: UUID, email: str) -> bo
 
 
 async def promote_to_admin(conn: Connection, email: str) -> UserRecord | None:
-    """Give an existing account the admin role, reactivate it and count its address as
-    verified; None if there is none."""
+    """Give the account with this verified address the admin role and reactivate it; None if
+    there is none (unverified accounts included)."""
     row = await conn.fetchrow(
-        f"""UPDATE users SET role = 'admin', is_active = true, email_verified = true,
-        updated_at = now()
-        WHERE email = $1 RETURNING {USER_COLUMNS}""",  # noqa: S608 - constant column list
+        f"""UPDATE users SET role = 'admin', is_active = true, updated_at = now()
+        WHERE email = $1 AND email_verified RETURNING {USER_COLUMNS}""",  # noqa: S608
         email,
     )
     return cast(UserRecord, dict(row)) if row is not None else None

@@ -149,6 +149,21 @@ async def test_an_attacker_at_one_address_does_not_lock_the_owner_out(
     assert owners == [200, 200]
 
 
+async def test_an_ipv6_network_counts_as_one_client(settings: Settings) -> None:
+    async with running_app(limited(settings)) as from_address:
+        await sign_up(from_address("198.51.100.4"))
+        # One subscriber's /64 holds endless addresses: they count together.
+        guesses = [
+            (await log_in(from_address(f"2001:db8:0:1::{n}"), WRONG)).status_code
+            for n in range(1, 4)
+        ]
+        stopped = await log_in(from_address("2001:db8:0:1::ffff"), WRONG)
+        owner = await log_in(from_address("2001:db8:0:2::1"), PASSWORD)  # another /64
+    assert guesses == [401, 401, 401]
+    assert_rate_limited(stopped, settings.login_rate_limit_window_seconds)
+    assert owner.status_code == 200
+
+
 async def test_guesses_spread_over_many_addresses_lock_the_account_at_the_higher_limit(
     settings: Settings,
 ) -> None:

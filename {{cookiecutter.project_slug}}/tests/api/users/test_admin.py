@@ -41,14 +41,17 @@ async def test_only_administrators_reach_the_admin_routes(
     client: httpx.AsyncClient, make_user: UserFactory, database_url: str
 ) -> None:
     user = await make_user()
-    await verify(database_url, user)
+    verified = await make_user()
+    await verify(database_url, verified)
     victim = await make_user()
-    # A plain user: 403 before anything is looked up, so ids (real or not) tell them nothing.
-    for target in (victim.id, str(uuid4()), "not-a-uuid"):
-        for method, path in admin_requests(target):
-            response = await client.request(method, path, headers=user.headers)
-            assert error_code(response) == (403, "role_required"), path
-            assert response.json()["error"]["message"] == "This needs the admin role."
+    # A plain user, verified or not: 403 before anything is looked up, so ids (real or not)
+    # tell them nothing.
+    for caller in (user, verified):
+        for target in (victim.id, str(uuid4()), "not-a-uuid"):
+            for method, path in admin_requests(target):
+                response = await client.request(method, path, headers=caller.headers)
+                assert error_code(response) == (403, "role_required"), path
+                assert response.json()["error"]["message"] == "This needs the admin role."
     for method, path in admin_requests(victim.id):
         response = await client.request(method, path)
         assert error_code(response) == (401, "not_authenticated"), path

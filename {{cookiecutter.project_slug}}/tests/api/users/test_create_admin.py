@@ -56,13 +56,27 @@ async def test_it_creates_an_administrator_who_can_log_in(
     assert (await client.get("/admin/users", headers=bearer(tokens))).status_code == 200
 
 
-async def test_it_promotes_an_existing_account_and_keeps_its_password(
+async def test_it_refuses_an_account_whose_address_is_not_verified(
+    make_user: UserFactory, database_url: str, tmp_path: Path
+) -> None:
+    # Anyone can sign up with the address the operator will type: no admin role for them.
+    squatter = await make_user()
+    code, out, err = await create_admin(database_url, tmp_path, squatter.email, password="x")
+    assert (code, out) == (1, "")
+    assert "has not verified its address" in err
+    assert await role_of(database_url, squatter.email) == ("user", True)
+
+
+async def test_it_promotes_an_existing_verified_account_and_keeps_its_password(
     client: httpx.AsyncClient, make_user: UserFactory, database_url: str, tmp_path: Path
 ) -> None:
     user = await make_user()
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute("UPDATE users SET is_active = false WHERE id = $1::uuid", user.id)
+        await conn.execute(
+            "UPDATE users SET is_active = false, email_verified = true WHERE id = $1::uuid",
+            user.id,
+        )
     finally:
         await conn.close()
     code, out, _ = await create_admin(database_url, tmp_path, user.email)
