@@ -105,7 +105,12 @@ async def attack_and_check(
     attack: Callable[[httpx.AsyncClient], Awaitable[None]],
     memory_budget_mib: int,
 ) -> None:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+    # A new connection per request: the server closes idle ones after a second, and a request
+    # sent on one just as it closes fails with a ReadError that says nothing about the attack.
+    no_keep_alive = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(
+        base_url=server.base_url, timeout=60, limits=no_keep_alive
+    ) as client:
         bystander = (await sign_up(client, display_name="Bystander")).headers
         rss_before = server.rss_bytes()
         server.reset_peak_rss()
