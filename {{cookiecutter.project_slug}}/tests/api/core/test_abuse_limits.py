@@ -3,9 +3,9 @@ and loses nothing. tests/system/test_abuse.py sends the same attacks to a real s
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -33,7 +33,7 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.helpers.apps import ClientFactory, client_at
 from tests.helpers.logs import LogEvents
-from tests.helpers.pool_functions import pause
+from tests.helpers.pool_functions import pause, wait_for
 from tests.helpers.users import DEFAULT_PASSWORD, UserFactory, sign_up
 
 SIGNUP = {"email": "ada@example.com", "password": DEFAULT_PASSWORD, "displayName": "Ada"}
@@ -97,18 +97,19 @@ async def test_a_body_that_trickles_in_is_408(
 ) -> None:
     impatient = settings.model_copy(update={"request_body_timeout": 0.3})
 
+    sent: list[bytes] = []
+
     async def trickle() -> AsyncIterator[bytes]:
         for _ in range(20):
+            sent.append(b"x")
             yield b"x"
             await asyncio.sleep(0.1)
 
     async with client_for(impatient, add_echo_route) as client:
-        started = time.monotonic()
         response = await client.post("/test/echo", content=trickle())
-        elapsed = time.monotonic() - started
     assert response.status_code == 408
     assert response.json()["error"]["code"] == "request_timeout"
-    assert elapsed < 2.0  # cut off, not read to the end (20 chunks take 2 s)
+    assert len(sent) < 20  # cut off, not read to the end
 
 
 async def test_thousands_of_unknown_keys_are_one_error(
@@ -271,15 +272,18 @@ async def one_process() -> AsyncIterator[ProcessPoolExecutor]:
     await asyncio.to_thread(executor.shutdown)
 
 
-async def test_a_full_process_pool_answers_503_at_once(one_process: ProcessPoolExecutor) -> None:
+async def test_a_full_process_pool_answers_503_at_once(
+    one_process: ProcessPoolExecutor, tmp_path: Path
+) -> None:
     runner = ProcessPoolRunner(one_process, max_pending=1, timeout=10, max_per_caller=5)
-    busy = asyncio.create_task(runner.run("first user", pause, 0.5))
+    release = tmp_path / "release"
+    busy = asyncio.create_task(runner.run("first user", wait_for, str(release)))
     await asyncio.sleep(0.05)
-    started = time.monotonic()
     with pytest.raises(ServiceUnavailableError):
         await runner.run("second user", pause, 0)
-    assert time.monotonic() - started < 0.1
-    assert await busy == 0.5
+    assert not busy.done()  # refused at once, not after waiting for the slot
+    release.touch()
+    assert await busy is True
     assert await runner.run("second user", pause, 0) == 0  # the slot is free again
 
 
@@ -351,23 +355,26 @@ async def test_the_process_pool_counts_calls_per_client_address(
 
 
 async def test_a_full_process_pool_answers_the_route_503_at_once(
-    settings: Settings, client_for: ClientFactory
+    settings: Settings, client_for: ClientFactory, tmp_path: Path
 ) -> None:
     apps: list[FastAPI] = []
     two_slots = settings.model_copy(update={"process_pool_max_pending": 2})
+    release = tmp_path / "release"
     async with client_for(two_slots, apps.append) as client:
         runner: ProcessPoolRunner = apps[0].state.process_pool_runner
-        busy = [asyncio.create_task(runner.run(caller, pause, 0.5)) for caller in ("a", "b")]
+        busy = [
+            asyncio.create_task(runner.run(caller, wait_for, str(release))) for caller in ("a", "b")
+        ]
         await asyncio.sleep(0.05)
-        started = time.monotonic()
         refused = await client.post(STRENGTH_PATH, json=STRENGTH)
-        elapsed = time.monotonic() - started
-        await asyncio.gather(*busy)
+        still_busy = not any(task.done() for task in busy)
+        release.touch()
+        assert await asyncio.gather(*busy) == [True, True]
         served = await client.post(STRENGTH_PATH, json=STRENGTH)
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "service_unavailable"
     assert refused.headers["retry-after"] == "1"
-    assert elapsed < 0.4  # at once, not after waiting for a slot
+    assert still_busy  # refused at once, not after waiting for a slot
     assert served.status_code == 200, served.text
 
 
@@ -376,18 +383,11 @@ def test_a_password_strength_estimate_is_bounded_whatever_is_sent() -> None:
     # matches (repeats, sequences, dates, keyboard runs, l33t), and five long user inputs.
     # zxcvbn's work grows with the length and it refuses more than MAX_CHECKED_LENGTH, so the
     # estimate is made on those first characters: the same answer, and the same cost, as theirs.
-    def seconds(password: str, user_inputs: list[str]) -> float:
-        started = time.perf_counter()
-        estimate_strength(password, user_inputs)
-        return time.perf_counter() - started
-
     inputs = [("ada lovelace " * 8)[:100]] * 5
-    plain = ("vermilion quasar tundra " * 6)[:MAX_CHECKED_LENGTH]
     for pattern in ("1", "ab", "abcdef", "19841231", "qwertyuiop", "p@ssw0rd", "ada lovelace"):
         crafted = (pattern * MAX_PASSWORD_LENGTH)[:MAX_PASSWORD_LENGTH]
         head = crafted[:MAX_CHECKED_LENGTH]
         assert estimate_strength(crafted, inputs) == estimate_strength(head, inputs), pattern
-        assert seconds(crafted, inputs) < 20 * max(seconds(plain, []), 1e-3), pattern
 
 
 # --- What the logs carry
