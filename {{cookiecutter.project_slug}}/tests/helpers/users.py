@@ -49,6 +49,11 @@ async def log_in(
     return tokens
 
 
+async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    """POST /auth/refresh with a refresh token in the body, whatever the answer."""
+    return await client.post("/auth/refresh", json={"refresh_token": token})
+
+
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     """The Authorization header for a token response's access token."""
     return {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -23,7 +23,7 @@ from tests.helpers.apps import ClientFactory
 from tests.helpers.logs import LogEvents
 from tests.helpers.polling import eventually
 from tests.helpers.proxy import TcpProxy
-from tests.helpers.users import UserFactory
+from tests.helpers.users import UserFactory, refresh
 
 SIGNUP = {"email": "ada@example.com", "password": "analytical engine 1843", "displayName": "Ada"}
 DATABASE_DOWN = {
@@ -130,7 +130,7 @@ async def test_api_answers_503_while_the_database_is_down_and_recovers_without_r
         assert changed.status_code == 200
         me = (await client.get("/users/me", headers=user.headers)).json()
         # Neither the refresh nor the logout happened: the session and its token are as they were.
-        refreshed = await client.post("/auth/refresh", json={"refresh_token": user.refresh_token})
+        refreshed = await refresh(client, user.refresh_token)
         assert refreshed.status_code == 200
     assert before["displayName"] == "Ada"
     assert me["displayName"] == "written once it is back"
@@ -168,9 +168,7 @@ async def test_a_refresh_cut_off_mid_transaction_spends_nothing(
             return bool(sleeping)
 
         async with client_for(proxied) as client:
-            request = asyncio.create_task(
-                client.post("/auth/refresh", json={"refresh_token": user.refresh_token})
-            )
+            request = asyncio.create_task(refresh(client, user.refresh_token))
             await eventually(held)
             proxy.cut()
             async with asyncio.timeout(fault_deadline(proxied)):
@@ -187,9 +185,7 @@ async def test_a_refresh_cut_off_mid_transaction_spends_nothing(
             )
             assert counts is not None
             assert dict(counts) == {"tokens": 1, "spent": 0}
-            refreshed = await client.post(
-                "/auth/refresh", json={"refresh_token": user.refresh_token}
-            )
+            refreshed = await refresh(client, user.refresh_token)
             assert refreshed.status_code == 200, refreshed.text
     finally:
         await admin.execute(

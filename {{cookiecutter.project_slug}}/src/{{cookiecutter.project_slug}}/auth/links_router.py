@@ -8,17 +8,14 @@ tells whether an account has the address. Using a link (`/auth/verify-email`,
 `invalid_link`.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.auth import links
 from {{ cookiecutter.project_slug }}.auth.dependencies import Hashing
-from {{ cookiecutter.project_slug }}.auth.emails import (
-    resend_verification_later,
-    send_password_reset_later,
-)
+from {{ cookiecutter.project_slug }}.auth.emails import AuthEmails
 from {{ cookiecutter.project_slug }}.auth.exceptions import InvalidLinkError
 from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
 from {{ cookiecutter.project_slug }}.auth.schemas import (
@@ -29,7 +26,6 @@ from {{ cookiecutter.project_slug }}.auth.schemas import (
 )
 from {{ cookiecutter.project_slug }}.core.database import Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
-from {{ cookiecutter.project_slug }}.core.http_client import HttpClient
 from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
 from {{ cookiecutter.project_slug }}.users import service as users_service
@@ -62,6 +58,15 @@ async def verify_email(data: VerifyEmailIn, pool: Pool, settings: SettingsDep) -
             raise InvalidLinkError
 
 
+async def checked_address(data: LinkRequestIn, limits: Limits, request: Request) -> str:
+    """The address a link is asked for, once this client and this address are within limits."""
+    await limits.check_email_link(client_address(request), data.email)
+    return data.email
+
+
+LinkAddress = Annotated[str, Depends(checked_address)]
+
+
 @router.post(
     "/verify-email/resend",
     status_code=status.HTTP_202_ACCEPTED,
@@ -74,17 +79,8 @@ async def verify_email(data: VerifyEmailIn, pool: Pool, settings: SettingsDep) -
     ),
     responses=ASK,
 )
-async def resend_verification(
-    data: LinkRequestIn,
-    pool: Pool,
-    limits: Limits,
-    http_client: HttpClient,
-    settings: SettingsDep,
-    background: BackgroundTasks,
-    request: Request,
-) -> dict[str, Any]:
-    await limits.check_email_link(client_address(request), data.email)
-    background.add_task(resend_verification_later, pool, http_client, settings, data.email)
+async def resend_verification(email: LinkAddress, emails: AuthEmails) -> dict[str, Any]:
+    emails.queue_verification_resend(email)
     return LINK_SENT
 
 
@@ -100,17 +96,8 @@ async def resend_verification(
     ),
     responses=ASK,
 )
-async def request_password_reset(
-    data: LinkRequestIn,
-    pool: Pool,
-    limits: Limits,
-    http_client: HttpClient,
-    settings: SettingsDep,
-    background: BackgroundTasks,
-    request: Request,
-) -> dict[str, Any]:
-    await limits.check_email_link(client_address(request), data.email)
-    background.add_task(send_password_reset_later, pool, http_client, settings, data.email)
+async def request_password_reset(email: LinkAddress, emails: AuthEmails) -> dict[str, Any]:
+    emails.queue_password_reset(email)
     return LINK_SENT
 
 
@@ -131,7 +118,8 @@ async def confirm_password_reset(
     settings: SettingsDep,
     background: BackgroundTasks,
 ) -> None:
-    # Checked before hashing, so a bad token costs no Argon2 work.
+    # Looked up first, so a bad token costs no Argon2 work; spent below, in the transaction
+    # that sets the password, which also catches a second use that raced this one.
     async with lend(pool, settings.db_acquire_timeout) as conn:
         if await links.find(conn, data.token, "password_reset") is None:
             raise InvalidLinkError

@@ -7,7 +7,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.auth import security
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentSession, CurrentUser, Hashing
-from {{ cookiecutter.project_slug }}.auth.emails import send_verification_link
+from {{ cookiecutter.project_slug }}.auth.emails import AuthEmails
 from {{ cookiecutter.project_slug }}.auth.exceptions import (
     AccountDeactivatedError,
     CrossSiteRequestError,
@@ -16,6 +16,7 @@ from {{ cookiecutter.project_slug }}.auth.exceptions import (
     InvalidCredentialsError,
 )
 from {{ cookiecutter.project_slug }}.auth.password_strength import estimate_strength
+from {{ cookiecutter.project_slug }}.auth.passwords import Passwords
 from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
 from {{ cookiecutter.project_slug }}.auth.schemas import (
     PasswordStrengthIn,
@@ -28,7 +29,6 @@ from {{ cookiecutter.project_slug }}.auth.schemas import (
 )
 from {{ cookiecutter.project_slug }}.core.database import Conn, Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
-from {{ cookiecutter.project_slug }}.core.http_client import HttpClient
 from {{ cookiecutter.project_slug }}.core.process_pool import ProcessPool
 from {{ cookiecutter.project_slug }}.core.settings import Settings, SettingsDep
 from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
@@ -56,8 +56,8 @@ CSRF_HEADER = "X-Requested-With"
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
     description=(
-        "Sends a welcome email with an email-verification link and records an audit event after "
-        "the response is sent. Rate limited per client address and overall: 429 with "
+        "Emails a link that verifies the address, and records an audit event, after the "
+        "response is sent. Rate limited per client address and overall: 429 with "
         "Retry-After."
     ),
     responses=error_responses(
@@ -71,7 +71,7 @@ async def signup(
     pool: Pool,
     hashing: Hashing,
     limits: Limits,
-    http_client: HttpClient,
+    emails: AuthEmails,
     settings: SettingsDep,
     background: BackgroundTasks,
     request: Request,
@@ -91,16 +91,7 @@ async def signup(
             raise EmailTakenError from exc
     # S5: the client does not wait for these, and losing one to a crash is acceptable (the
     # owner can ask for a new verification link).
-    background.add_task(
-        send_verification_link,
-        pool,
-        http_client,
-        settings,
-        user["id"],
-        user["email"],
-        user["display_name"],
-        welcome=True,
-    )
+    emails.queue_verification(user["id"], user["email"], user["display_name"])
     background.add_task(
         audit_service.record_event_later,
         pool,
@@ -156,43 +147,26 @@ def _issue_tokens(
 )
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    passwords: Passwords,
     pool: Pool,
-    hashing: Hashing,
-    limits: Limits,
     settings: SettingsDep,
     request: Request,
     response: Response,
 ) -> dict[str, Any]:
-    email = normalise_email(form.username)
-    address = client_address(request)
-    await limits.check_login(address, email)
-    # No stored email holds a NUL (PostgreSQL text cannot): an unknown user, not a database error.
-    credentials = None
-    if "\x00" not in email:
-        async with lend(pool, settings.db_acquire_timeout) as conn:
-            credentials = await users_service.get_credentials(conn, email)
+    credentials = await passwords.check(normalise_email(form.username), form.password)
     if credentials is None:
-        # Same work as a wrong password, so response time does not reveal which emails exist.
-        await hashing.burn_verification_time(form.password)
-        await limits.record_login_failure(email)
-        logger.warning("login_failed", reason="unknown_email")
-        raise InvalidCredentialsError
-    if not await hashing.verify(credentials["password_hash"], form.password):
-        await limits.record_login_failure(email)
-        logger.warning("login_failed", reason="wrong_password", user_id=str(credentials["id"]))
         raise InvalidCredentialsError
     if not credentials["is_active"]:  # said only to whoever knows the password
         raise AccountDeactivatedError
     if settings.login_requires_verified_email and not credentials["email_verified"]:
         raise EmailNotVerifiedError
-    await limits.record_login_success(address, email)
     async with lend(pool, settings.db_acquire_timeout) as conn:
         session, refresh_token = await sessions_service.open_session(
             conn,
             credentials["id"],
             lifetime=settings.refresh_token_lifetime,
             user_agent=request.headers.get("user-agent", ""),
-            address=address,
+            address=passwords.address,
             max_sessions=settings.max_sessions_per_user,
         )
     return _issue_tokens(session, refresh_token, settings, response)

@@ -56,22 +56,18 @@ async def send_email(
     logger.info("email_sent", subject=subject)
 
 
-async def send_welcome_email(
-    client: httpx.AsyncClient, config: EmailConfig, to: str, display_name: str, verify_link: str
-) -> None:
-    text = (
-        f"Hi {display_name},\n\nyour {config.app_name} account is ready. Confirm that this "
-        f"address is yours by opening this link:\n\n{verify_link}\n"
-    )
-    await send_email(client, config, to, f"Welcome to {config.app_name}", text)
-
-
 async def send_verification_email(
-    client: httpx.AsyncClient, config: EmailConfig, to: str, display_name: str, link: str
+    client: httpx.AsyncClient,
+    config: EmailConfig,
+    to: str,
+    display_name: str,
+    link: str,
+    hours: int,
 ) -> None:
     text = (
-        f"Hi {display_name},\n\nconfirm that this address is yours by opening this link:"
-        f"\n\n{link}\n\nIf you did not ask for it, ignore this email.\n"
+        f"Hi {display_name},\n\nconfirm that this address is the one for your {config.app_name} "
+        f"account by opening this link within {hours} hours:\n\n{link}\n\nIf you did not sign "
+        "up or ask for it, ignore this email.\n"
     )
     await send_email(client, config, to, f"Confirm your {config.app_name} address", text)
 

@@ -2,23 +2,20 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, BackgroundTasks, Request, status
+from fastapi import APIRouter, BackgroundTasks, status
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
 from {{ cookiecutter.project_slug }}.auth import links
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentSession, CurrentUser, Hashing
-from {{ cookiecutter.project_slug }}.auth.emails import send_verification_link
+from {{ cookiecutter.project_slug }}.auth.emails import AuthEmails
 from {{ cookiecutter.project_slug }}.auth.exceptions import EmailTakenError
-from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, RateLimits, client_address
-from {{ cookiecutter.project_slug }}.auth.security import PasswordHashing
+from {{ cookiecutter.project_slug }}.auth.passwords import PasswordChecker, Passwords
 from {{ cookiecutter.project_slug }}.core.database import Conn, Connection, Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
-from {{ cookiecutter.project_slug }}.core.http_client import HttpClient
-from {{ cookiecutter.project_slug }}.core.settings import Settings, SettingsDep
+from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
 {%- if cookiecutter.include_celery == 'y' %}
 from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
 {%- endif %}
-from {{ cookiecutter.project_slug }}.notifications import service as notifications
 from {{ cookiecutter.project_slug }}.sessions import service as sessions_service
 from {{ cookiecutter.project_slug }}.users import service
 from {{ cookiecutter.project_slug }}.users.exceptions import (
@@ -58,24 +55,10 @@ async def update_me(user: CurrentUser, data: UserUpdate, conn: Conn) -> dict[str
     return dict(await service.update_user(conn, user["id"], display_name=data.display_name))
 
 
-async def _confirm_password(
-    user: UserRecord,
-    password: str,
-    pool: Pool,
-    hashing: PasswordHashing,
-    limits: RateLimits,
-    settings: Settings,
-    address: str,
-) -> None:
-    """403 `wrong_password` unless `password` is the user's. Counted like a login, so a stolen
-    access token does not become a way to guess the password, or to change it."""
-    await limits.check_login(address, user["email"])
-    async with lend(pool, settings.db_acquire_timeout) as conn:
-        credentials = await service.get_credentials(conn, user["email"])
-    if credentials is None or not await hashing.verify(credentials["password_hash"], password):
-        await limits.record_login_failure(user["email"])
+async def _confirm_password(passwords: PasswordChecker, user: UserRecord, password: str) -> None:
+    """403 `wrong_password` unless `password` is the user's, counted like a login."""
+    if await passwords.check(user["email"], password) is None:
         raise WrongPasswordError
-    await limits.record_login_success(address, user["email"])
 
 
 @router.post(
@@ -96,17 +79,14 @@ async def _confirm_password(
 async def change_password(
     signed_in: CurrentSession,
     data: PasswordChange,
+    passwords: Passwords,
     pool: Pool,
     hashing: Hashing,
-    limits: Limits,
     settings: SettingsDep,
     background: BackgroundTasks,
-    request: Request,
 ) -> None:
     user = signed_in.user
-    await _confirm_password(
-        user, data.current_password, pool, hashing, limits, settings, client_address(request)
-    )
+    await _confirm_password(passwords, user, data.current_password)
     # Hashed before a connection is taken: none is held while Argon2 runs.
     password_hash = await hashing.hash(data.new_password)
     async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():
@@ -142,17 +122,13 @@ async def change_password(
 async def change_email(
     user: CurrentUser,
     data: EmailChange,
+    passwords: Passwords,
+    emails: AuthEmails,
     pool: Pool,
-    hashing: Hashing,
-    limits: Limits,
-    http_client: HttpClient,
     settings: SettingsDep,
     background: BackgroundTasks,
-    request: Request,
 ) -> dict[str, Any]:
-    await _confirm_password(
-        user, data.current_password, pool, hashing, limits, settings, client_address(request)
-    )
+    await _confirm_password(passwords, user, data.current_password)
     if data.new_email == user["email"]:
         raise EmailUnchangedError
     async with lend(pool, settings.db_acquire_timeout) as conn:
@@ -162,23 +138,8 @@ async def change_email(
                 await links.revoke(conn, user["id"])  # links to the old address stop working
         except service.DuplicateEmailError as exc:
             raise EmailTakenError from exc
-    background.add_task(
-        send_verification_link,
-        pool,
-        http_client,
-        settings,
-        user["id"],
-        updated["email"],
-        user["display_name"],
-    )
-    background.add_task(
-        notifications.send_email_changed_notice,
-        http_client,
-        notifications.EmailConfig.from_settings(settings),
-        user["email"],
-        user["display_name"],
-        updated["email"],
-    )
+    emails.queue_verification(user["id"], updated["email"], user["display_name"])
+    emails.queue_email_changed_notice(user["email"], user["display_name"], updated["email"])
     background.add_task(
         audit_service.record_event_later,
         pool,

@@ -14,7 +14,8 @@ from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.helpers.apps import ClientFactory, serve
 from tests.helpers.email import FakeEmailProvider, link_token, running_provider, with_provider
-from tests.helpers.users import DEFAULT_PASSWORD, bearer, log_in, sign_up
+from tests.helpers.responses import error_code
+from tests.helpers.users import DEFAULT_PASSWORD, bearer, log_in, refresh, sign_up
 
 NEW_PASSWORD = "a brand new password 9"
 LINK_SENT = {"message": "If an account has this address, an email with a link is on its way."}
@@ -35,10 +36,6 @@ async def client(
         yield client
 
 
-def error_code(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
-
-
 async def me(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
     response = await client.get("/users/me", headers=headers)
     assert response.status_code == 200, response.text
@@ -54,14 +51,14 @@ async def expire_links(database_url: str) -> None:
         await conn.close()
 
 
-async def test_the_welcome_email_link_verifies_the_address_once(
+async def test_the_sign_up_email_link_verifies_the_address_once(
     client: httpx.AsyncClient, provider: FakeEmailProvider
 ) -> None:
     user = await sign_up(client)
     assert (await me(client, user.headers))["emailVerified"] is False
-    [welcome] = provider.sent_to(user.email)
-    token = link_token(welcome, "verify-email")
-    assert welcome["text"].count(f"http://127.0.0.1:3000/verify-email?token={token}") == 1
+    [sent] = provider.sent_to(user.email)
+    token = link_token(sent, "verify-email")
+    assert sent["text"].count(f"http://127.0.0.1:3000/verify-email?token={token}") == 1
 
     assert (await client.post("/auth/verify-email", json={"token": token})).status_code == 204
     assert (await me(client, user.headers))["emailVerified"] is True
@@ -176,7 +173,7 @@ async def test_a_password_reset_sets_the_password_once_and_ends_every_session(
 
     for headers in (user.headers, bearer(laptop)):
         assert error_code(await client.get("/users/me", headers=headers)) == (401, "invalid_token")
-    refreshed = await client.post("/auth/refresh", json={"refresh_token": user.refresh_token})
+    refreshed = await refresh(client, user.refresh_token)
     assert error_code(refreshed) == (401, "invalid_refresh_token")
     old = await client.post("/auth/token", data={"username": user.email, "password": user.password})
     assert error_code(old) == (401, "invalid_credentials")

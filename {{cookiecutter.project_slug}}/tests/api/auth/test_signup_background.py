@@ -1,4 +1,4 @@
-"""Signup's welcome email and audit event run after the response (S5), against a real server.
+"""Sign-up's verification email and audit event run after the response (S5), on a real server.
 
 The email provider is the one thing we cannot run: tests/helpers/email.py fakes its HTTP API on
 loopback, and the app's real httpx client sends real requests to it.
@@ -63,7 +63,7 @@ async def test_signup_answers_before_the_email_is_sent(
     [email] = fake.received
     assert email["authorization"] == f"Bearer {EMAIL_KEY}"
     assert email["json"]["to"] == ["ada@example.com"]
-    assert email["json"]["subject"] == f"Welcome to {settings.app_name}"
+    assert email["json"]["subject"] == f"Confirm your {settings.app_name} address"
     assert "Hi Ada" in email["json"]["text"]
     assert "/verify-email?token=" in email["json"]["text"]
     assert email["json"]["from"] == settings.email_sender

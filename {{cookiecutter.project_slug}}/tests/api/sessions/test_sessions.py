@@ -15,14 +15,11 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.helpers.apps import ClientFactory
 from tests.helpers.logs import LogEvents
-from tests.helpers.users import SignedUpUser, UserFactory, bearer, log_in, sign_up
+from tests.helpers.responses import error_code
+from tests.helpers.users import SignedUpUser, UserFactory, bearer, log_in, refresh, sign_up
 
 SIGNUP = {"email": "ada@example.com", "password": "correct horse 42", "displayName": "Ada"}
 LOGIN = {"username": "ada@example.com", "password": "correct horse 42"}
-
-
-async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post("/auth/refresh", json={"refresh_token": token})
 
 
 async def sessions_of(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
@@ -30,10 +27,6 @@ async def sessions_of(client: httpx.AsyncClient, headers: dict[str, str]) -> lis
     assert response.status_code == 200, response.text
     sessions: list[dict[str, Any]] = response.json()
     return sessions
-
-
-def error_code(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
 
 
 async def test_a_refresh_spends_the_token_and_issues_a_new_pair(

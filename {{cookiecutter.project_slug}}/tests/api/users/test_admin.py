@@ -6,7 +6,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.helpers.users import SignedUpUser, UserFactory, log_in
+from tests.helpers.responses import error_code
+from tests.helpers.users import SignedUpUser, UserFactory, log_in, refresh
 
 
 async def verify(database_url: str, user: SignedUpUser, *, role: str = "user") -> None:
@@ -22,10 +23,6 @@ async def verify(database_url: str, user: SignedUpUser, *, role: str = "user") -
 
 async def make_admin(database_url: str, user: SignedUpUser) -> None:
     await verify(database_url, user, role="admin")
-
-
-def error_code(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
 
 
 def admin_requests(user_id: str) -> list[tuple[str, str]]:
@@ -108,7 +105,7 @@ async def test_deactivating_an_account_ends_its_sessions_and_its_logins(
     for headers in (user.headers, {"Authorization": f"Bearer {phone['access_token']}"}):
         assert error_code(await client.get("/users/me", headers=headers)) == (401, "invalid_token")
     for token in (user.refresh_token, phone["refresh_token"]):
-        refreshed = await client.post("/auth/refresh", json={"refresh_token": token})
+        refreshed = await refresh(client, token)
         assert error_code(refreshed) == (401, "invalid_refresh_token")
     # The right password learns that the account is deactivated; a wrong one learns nothing.
     login = {"username": user.email, "password": user.password}

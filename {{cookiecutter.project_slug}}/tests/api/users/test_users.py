@@ -12,7 +12,7 @@ from {{ cookiecutter.project_slug }}.jobs import service as jobs_service
 
 from tests.helpers.apps import ClientFactory
 from tests.helpers.audit import list_events, record_events
-from tests.helpers.users import UserFactory, bearer, log_in, sign_up
+from tests.helpers.users import UserFactory, bearer, log_in, refresh, sign_up
 
 
 async def test_me_returns_the_caller(client: httpx.AsyncClient, make_user: UserFactory) -> None:
@@ -59,7 +59,7 @@ async def test_password_change_needs_the_current_password_and_ends_other_session
     assert changed.status_code == 204, changed.text
     # The other session ends at once, access and refresh token alike; this one goes on.
     assert (await client.get("/users/me", headers=bearer(laptop))).status_code == 401
-    refreshed = await client.post("/auth/refresh", json={"refresh_token": laptop["refresh_token"]})
+    refreshed = await refresh(client, laptop["refresh_token"])
     assert refreshed.status_code == 401
     assert (await client.get("/users/me", headers=user.headers)).status_code == 200
     old = await client.post("/auth/token", data={"username": user.email, "password": user.password})
