@@ -580,7 +580,7 @@ class Harness:
                 ),
                 {"connections": 2, "seconds": seconds, "rate": 3},
             ),
-            # The HTTP client: every sign-up sends a welcome email (a background task) to an
+            # The HTTP client: every sign-up sends a verification email (a background task) to an
             # upstream that answers after UPSTREAM_DELAY_S, so many requests wait at once.
             "slow upstream": (
                 loadgen.Load("POST", "/auth/signup", body=json.dumps(signup), unique_body=True),

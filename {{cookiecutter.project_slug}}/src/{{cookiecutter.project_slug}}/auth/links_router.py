@@ -17,6 +17,7 @@ from {{ cookiecutter.project_slug }}.auth import links
 from {{ cookiecutter.project_slug }}.auth.dependencies import Hashing
 from {{ cookiecutter.project_slug }}.auth.emails import AuthEmails
 from {{ cookiecutter.project_slug }}.auth.exceptions import InvalidLinkError
+from {{ cookiecutter.project_slug }}.auth.passwords import NewPasswords
 from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
 from {{ cookiecutter.project_slug }}.auth.schemas import (
     LinkRequestIn,
@@ -113,6 +114,7 @@ async def request_password_reset(email: LinkAddress, emails: AuthEmails) -> dict
 )
 async def confirm_password_reset(
     data: PasswordResetIn,
+    new_passwords: NewPasswords,
     pool: Pool,
     hashing: Hashing,
     settings: SettingsDep,
@@ -121,8 +123,10 @@ async def confirm_password_reset(
     # Looked up first, so a bad token costs no Argon2 work; spent below, in the transaction
     # that sets the password, which also catches a second use that raced this one.
     async with lend(pool, settings.db_acquire_timeout) as conn:
-        if await links.find(conn, data.token, "password_reset") is None:
-            raise InvalidLinkError
+        link = await links.find(conn, data.token, "password_reset")
+    if link is None:
+        raise InvalidLinkError
+    await new_passwords.check("new_password", data.new_password, link["email"], "")
     password_hash = await hashing.hash(data.new_password)
     async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():
         used = await links.use(conn, data.token, "password_reset")

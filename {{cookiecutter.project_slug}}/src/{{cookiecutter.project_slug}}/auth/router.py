@@ -16,7 +16,7 @@ from {{ cookiecutter.project_slug }}.auth.exceptions import (
     InvalidCredentialsError,
 )
 from {{ cookiecutter.project_slug }}.auth.password_strength import estimate_strength
-from {{ cookiecutter.project_slug }}.auth.passwords import Passwords
+from {{ cookiecutter.project_slug }}.auth.passwords import NewPasswords, Passwords
 from {{ cookiecutter.project_slug }}.auth.rate_limit import Limits, client_address
 from {{ cookiecutter.project_slug }}.auth.schemas import (
     PasswordStrengthIn,
@@ -68,6 +68,7 @@ CSRF_HEADER = "X-Requested-With"
 )
 async def signup(
     data: SignupIn,
+    new_passwords: NewPasswords,
     pool: Pool,
     hashing: Hashing,
     limits: Limits,
@@ -81,6 +82,7 @@ async def signup(
     async with lend(pool, settings.db_acquire_timeout) as conn:
         if await users_service.email_taken(conn, data.email):
             raise EmailTakenError  # before hashing: a duplicate costs no Argon2 work
+    await new_passwords.check("password", data.password, data.email, data.display_name)
     password_hash = await hashing.hash(data.password)
     async with lend(pool, settings.db_acquire_timeout) as conn:
         try:

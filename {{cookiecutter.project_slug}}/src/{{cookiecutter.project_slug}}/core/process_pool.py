@@ -50,17 +50,20 @@ class ProcessPoolRunner:
         self._max_per_caller = max_per_caller
         self._calls_by_caller: Counter[Hashable] = Counter()
 
-    async def run(self, caller: Hashable, function: Callable[..., T], *args: object) -> T:
+    async def run(self, caller: Hashable | None, function: Callable[..., T], *args: object) -> T:
         """Run `function(*args)` in the pool for `caller` (a user id) and await its result.
 
-        `function` and its arguments must be picklable: a module-level function of plain values
-        that touches no app state. `submit` is called from a thread (S1): the pool starts its
-        worker processes inside it, on first use.
+        `caller` None is for a route whose own rate limits already bound each client: only the
+        bound on all calls applies. `function` and its arguments must be picklable: a
+        module-level function of plain values that touches no app state. `submit` is called
+        from a thread (S1): the pool starts its worker processes inside it, on first use.
         """
-        if self._calls_by_caller[caller] >= self._max_per_caller:
+        if caller is not None and self._calls_by_caller[caller] >= self._max_per_caller:
             raise TooManyCallsError(self._max_per_caller)
         if self._slots.locked():
             raise ServiceUnavailableError("the process pool", retry_after=1)
+        if caller is None:
+            return await self._run(function, *args)
         self._calls_by_caller[caller] += 1
         try:
             return await self._run(function, *args)

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     frontend_url: HttpUrl = HttpUrl("http://127.0.0.1:3000")
     password_reset_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
     email_verification_ttl_hours: int = Field(default=48, ge=1, le=30 * 24)
+    # The zxcvbn score (0-4) a new password needs, the one POST /auth/password-strength shows; 0
+    # checks length only.
+    password_min_score: int = Field(default=3, ge=0, le=4)
     # false: unverified accounts log in (`emailVerified` says so); true: 403 until verified.
     login_requires_verified_email: bool = False
     # Links asked for per window (reset and verification together), per client address and per

@@ -5,9 +5,10 @@ accounts), and never from a password in the settings. An existing account keeps 
 it is promoted, and reactivated if it was deactivated, but only once its address is verified:
 anyone can sign up with an address they do not own, and must not become an administrator by
 waiting for the operator to type it. A new account needs a password that meets the sign-up
-rules, asked twice at a terminal or read as one line from a pipe; its address counts as
-verified, since whoever runs this vouches for it (administrators need a verified address, and
-there may be no email provider yet to verify it with).
+rules (its length, and zxcvbn's PASSWORD_MIN_SCORE), asked twice at a terminal or read as one
+line from a pipe; its address counts as verified, since whoever runs this vouches for it
+(administrators need a verified address, and there may be no email provider yet to verify it
+with).
 
     make create-admin email=ada@example.com
     printf '%s\\n' "$ADMIN_PASSWORD" | make create-admin email=ada@example.com
@@ -24,6 +25,8 @@ from typing import Literal
 
 from pydantic import TypeAdapter, ValidationError
 
+from {{ cookiecutter.project_slug }}.auth.password_strength import estimate_strength
+from {{ cookiecutter.project_slug }}.auth.passwords import context_words, too_guessable
 from {{ cookiecutter.project_slug }}.auth.schemas import DisplayName, NormalisedEmail, Password
 from {{ cookiecutter.project_slug }}.auth.security import PasswordHashing
 from {{ cookiecutter.project_slug }}.core.database import create_pool
@@ -98,6 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         password = TypeAdapter(Password).validate_python(_read_password())
     except ValidationError as exc:
         sys.stderr.write(f"error: {_first_error(exc)}; nothing was changed\n")
+        return 1
+    words = context_words(email, display_name, settings.app_name)
+    reason = too_guessable(estimate_strength(password, words), settings.password_min_score)
+    if reason is not None:
+        sys.stderr.write(f"error: {reason} Nothing was changed.\n")
         return 1
     try:
         asyncio.run(_create(settings, email, password, display_name))  # noqa: TID251

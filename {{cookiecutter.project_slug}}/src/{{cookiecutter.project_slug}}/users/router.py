@@ -9,7 +9,7 @@ from {{ cookiecutter.project_slug }}.auth import links
 from {{ cookiecutter.project_slug }}.auth.dependencies import CurrentSession, CurrentUser, Hashing
 from {{ cookiecutter.project_slug }}.auth.emails import AuthEmails
 from {{ cookiecutter.project_slug }}.auth.exceptions import EmailTakenError
-from {{ cookiecutter.project_slug }}.auth.passwords import PasswordChecker, Passwords
+from {{ cookiecutter.project_slug }}.auth.passwords import NewPasswords, PasswordChecker, Passwords
 from {{ cookiecutter.project_slug }}.core.database import Conn, Connection, Pool, lend
 from {{ cookiecutter.project_slug }}.core.errors import error_responses
 from {{ cookiecutter.project_slug }}.core.settings import SettingsDep
@@ -68,7 +68,8 @@ async def _confirm_password(passwords: PasswordChecker, user: UserRecord, passwo
     description=(
         "Requires the current password (403 `wrong_password` otherwise; attempts count "
         "against the login rate limits). Ends every other session of the account: whoever "
-        "held one must log in with the new password."
+        "held one must log in with the new password. A guessable new password is 422 "
+        "`password_too_guessable`."
     ),
     responses=error_responses(
         status.HTTP_403_FORBIDDEN,
@@ -80,6 +81,7 @@ async def change_password(
     signed_in: CurrentSession,
     data: PasswordChange,
     passwords: Passwords,
+    new_passwords: NewPasswords,
     pool: Pool,
     hashing: Hashing,
     settings: SettingsDep,
@@ -87,6 +89,9 @@ async def change_password(
 ) -> None:
     user = signed_in.user
     await _confirm_password(passwords, user, data.current_password)
+    await new_passwords.check(
+        "new_password", data.new_password, user["email"], user["display_name"]
+    )
     # Hashed before a connection is taken: none is held while Argon2 runs.
     password_hash = await hashing.hash(data.new_password)
     async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():

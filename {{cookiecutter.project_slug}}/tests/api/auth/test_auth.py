@@ -93,8 +93,10 @@ async def test_duplicate_email_is_409_and_writes_no_second_row(
     [
         ({"email": "not-an-email"}, ["body", "email"]),
         ({"password": "short1"}, ["body", "password"]),
-        ({"password": "onlyletters-no-digits"}, ["body", "password"]),
-        ({"password": "1111111111111a"}, ["body", "password"]),
+        ({"password": "fourteen chars"}, ["body", "password"]),
+        ({"password": "111111111111111a"}, ["body", "password"]),
+        ({"password": "qwertyuiopasdfgh"}, ["body", "password"]),
+        ({"password": "ada@example.com2026"}, ["body", "password"]),
         ({"password": "x1" * 65}, ["body", "password"]),
         ({"displayName": ""}, ["body", "displayName"]),
         ({"displayName": "x" * 51}, ["body", "displayName"]),
@@ -252,3 +254,11 @@ async def test_a_password_change_follows_the_sign_up_rules(
     )
     assert weak.status_code == 422
     assert weak.json()["error"]["details"][0]["loc"] == ["body", "newPassword"]
+    # Long enough, but built from the account's own address.
+    guessable = await client.post(
+        "/users/me/password",
+        json={"currentPassword": user.password, "newPassword": f"{user.email}2026"},
+        headers=user.headers,
+    )
+    [detail] = guessable.json()["error"]["details"]
+    assert (detail["loc"], detail["type"]) == (["body", "newPassword"], "password_too_guessable")

@@ -168,6 +168,12 @@ async def test_a_password_reset_sets_the_password_once_and_ends_every_session(
         "/auth/password-reset/confirm", json={"token": token, "newPassword": "weak"}
     )
     assert error_code(weak) == (422, "validation_error")  # and the link still works
+    guessable = await client.post(
+        "/auth/password-reset/confirm", json={"token": token, "newPassword": "qwertyuiopasdfgh"}
+    )
+    assert error_code(guessable) == (422, "validation_error")
+    [detail] = guessable.json()["error"]["details"]
+    assert (detail["loc"], detail["type"]) == (["body", "newPassword"], "password_too_guessable")
     confirm = {"token": token, "newPassword": NEW_PASSWORD}
     assert (await client.post("/auth/password-reset/confirm", json=confirm)).status_code == 204
 

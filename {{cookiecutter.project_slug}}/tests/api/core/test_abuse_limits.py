@@ -303,6 +303,21 @@ async def test_one_caller_cannot_take_every_process_pool_slot(
     assert await runner.run("hog", pause, 0) == 0  # its calls ended, so it may start again
 
 
+async def test_calls_without_a_caller_share_only_the_overall_bound(
+    one_process: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    runner = ProcessPoolRunner(one_process, max_pending=2, timeout=10, max_per_caller=1)
+    release = tmp_path / "release"
+    # Two at once, past the one call per caller, since they name none.
+    held = [asyncio.create_task(runner.run(None, wait_for, str(release))) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(ServiceUnavailableError):  # but never more than the pool's bound
+        await runner.run(None, pause, 0)
+    assert not any(task.done() for task in held)
+    release.touch()
+    assert await asyncio.gather(*held) == [True, True]
+
+
 async def test_a_failed_call_gives_its_caller_slot_back(one_process: ProcessPoolExecutor) -> None:
     runner = ProcessPoolRunner(one_process, max_pending=2, timeout=10, max_per_caller=1)
     with pytest.raises(ZeroDivisionError):

@@ -42,11 +42,12 @@ PAYLOADS = [
     "\u02bc OR 1=1 --",  # modifier letter apostrophe
     "\uff07 OR \uff071\uff07=\uff071",  # fullwidth apostrophe
 ]
-# Passwords must have 12+ characters, a letter and a digit: these pass and are stored (hashed).
+# Passwords must have 15+ characters that zxcvbn finds hard to guess: these pass and are stored
+# (hashed).
 PASSWORD_PAYLOADS = [
     "' OR '1'='1' --",
     "'; DROP TABLE users; -- 1",
-    "\u2018 OR \u20181\u2019=\u20181 x",
+    "\u2018 OR \u20181\u2019=\u20181 xyz",
 ]
 PASSWORD = "analytical engine 1843"
 

@@ -77,7 +77,7 @@ async def test_wrong_current_passwords_count_against_the_login_limit(
         for _ in range(2):
             response = await client.post(
                 "/users/me/password",
-                json={"currentPassword": "not the password 1", "newPassword": "n3w password!"},
+                json={"currentPassword": "not the password 1", "newPassword": "n3w password!!!"},
                 headers=user.headers,
             )
             codes.append(response.status_code)
