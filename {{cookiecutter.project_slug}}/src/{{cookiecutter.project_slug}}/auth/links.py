@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Literal, TypedDict, cast
 from uuid import UUID
 
-from {{ cookiecutter.project_slug }}.auth.security import hash_opaque_token, new_opaque_token
 from {{ cookiecutter.project_slug }}.core.database import Connection
+from {{ cookiecutter.project_slug }}.core.tokens import hash_opaque_token, new_opaque_token
 
 Purpose = Literal["password_reset", "email_verification"]
 

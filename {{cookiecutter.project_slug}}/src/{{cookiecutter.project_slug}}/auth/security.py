@@ -1,12 +1,9 @@
-"""Password hashing, access tokens, and the opaque tokens of sessions and emailed links."""
+"""Password hashing and access tokens."""
 
 import asyncio
-import hashlib
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import cache
 from typing import NamedTuple
 from uuid import UUID, uuid4
 
@@ -24,11 +21,6 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 ALGORITHM = "HS256"
 TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 
-# argon2-cffi's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes) in one lane: the
-# work for an attacker is the memory and the passes, and one lane keeps a hash to one core, so
-# it never takes every core from the event loop. README, "CPU priority".
-_hasher = PasswordHasher(parallelism=1)
-
 
 class PasswordHashing:
     """Argon2 hashing and checking, at most `concurrency` at a time (one per lifespan).
@@ -40,9 +32,16 @@ class PasswordHashing:
     `wait_seconds`, then gets 503 instead of taking the process's memory.
     """
 
-    def __init__(self, concurrency: int, wait_seconds: float) -> None:
+    def __init__(
+        self, concurrency: int, wait_seconds: float, *, memory_kib: int, time_cost: int
+    ) -> None:
         self._slots = asyncio.Semaphore(concurrency)
         self._wait_seconds = wait_seconds
+        # One lane: the work for an attacker is the memory and the passes, and one lane keeps a
+        # hash to one core, so it never takes every core from the event loop (README, "CPU
+        # priority"). A hash records its parameters: changing them leaves old hashes valid.
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+        self._dummy_hash: str | None = None
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -62,12 +61,12 @@ class PasswordHashing:
 
     async def hash(self, password: str) -> str:
         async with self._slot():
-            return await run_in_threadpool(_hasher.hash, password)
+            return await run_in_threadpool(self._hasher.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
         def verify() -> bool:
             try:
-                return _hasher.verify(password_hash, password)
+                return self._hasher.verify(password_hash, password)
             except (VerificationError, InvalidHashError):
                 return False
 
@@ -76,13 +75,9 @@ class PasswordHashing:
 
     async def burn_verification_time(self, password: str) -> None:
         """Spend the time a real check takes, so an unknown email answers like a wrong password."""
-        dummy = await run_in_threadpool(_dummy_hash)
-        await self.verify(dummy, password)
-
-
-@cache
-def _dummy_hash() -> str:
-    return _hasher.hash("a password nobody has")
+        if self._dummy_hash is None:
+            self._dummy_hash = await run_in_threadpool(self._hasher.hash, "a password nobody has")
+        await self.verify(self._dummy_hash, password)
 
 
 class AccessClaims(NamedTuple):
@@ -125,17 +120,3 @@ def read_access_token(token: str, settings: Settings) -> AccessClaims:
         return AccessClaims(UUID(claims["sub"]), UUID(claims["sid"]))
     except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidTokenError from exc
-
-
-def new_opaque_token() -> tuple[str, bytes]:
-    """A random token to hand out (256 bits, URL-safe), and the hash to store in its place.
-
-    SHA-256 suffices: nobody can guess 256 random bits, so there is nothing for a slow,
-    password-style hash to protect, and a copy of the table holds nothing to present.
-    """
-    token = secrets.token_urlsafe(32)
-    return token, hash_opaque_token(token)
-
-
-def hash_opaque_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()

@@ -68,7 +68,10 @@ async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         _close_at_exit(stack, "redis", state.redis.aclose)
         state.rate_limits = RateLimits(state.redis, settings)
         state.password_hashing = PasswordHashing(
-            settings.password_hash_concurrency, settings.password_hash_wait_seconds
+            settings.password_hash_concurrency,
+            settings.password_hash_wait_seconds,
+            memory_kib=settings.password_hash_memory_kib,
+            time_cost=settings.password_hash_time_cost,
         )
 
         state.pool = await database.create_pool_or_wait(settings)

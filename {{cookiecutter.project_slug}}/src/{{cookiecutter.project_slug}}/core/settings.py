@@ -175,6 +175,10 @@ class Settings(BaseSettings):
     # slot before it is answered 503.
     password_hash_concurrency: int = Field(default=4, ge=1, le=64)
     password_hash_wait_seconds: PositiveSeconds = 5.0
+    # Argon2id's cost: argon2-cffi's defaults, RFC 9106's second recommendation (64 MiB, 3
+    # passes). The floor is OWASP's least (19 MiB, 2 passes). Each hash takes this memory.
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=19 * 1024, le=1024 * 1024)
+    password_hash_time_cost: int = Field(default=3, ge=2, le=20)
     # Calls waiting for or running in the process pool (503 beyond it), how long one may take,
     # and how many of them one user may have (429 beyond it).
     process_pool_max_pending: int = Field(default=8, ge=1, le=10_000)

@@ -17,8 +17,8 @@ from typing import TypedDict, cast
 from uuid import UUID
 
 from {{ cookiecutter.project_slug }}.audit import service as audit_service
-from {{ cookiecutter.project_slug }}.auth.security import hash_opaque_token, new_opaque_token
 from {{ cookiecutter.project_slug }}.core.database import Connection
+from {{ cookiecutter.project_slug }}.core.tokens import hash_opaque_token, new_opaque_token
 from {{ cookiecutter.project_slug }}.sessions.exceptions import (
     InvalidRefreshTokenError,
     RefreshTokenReusedError,

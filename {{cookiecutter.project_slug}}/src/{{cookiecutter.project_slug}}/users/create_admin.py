@@ -46,7 +46,13 @@ async def _promote(settings: Settings, email: str) -> Literal["promoted", "unver
 
 
 async def _create(settings: Settings, email: str, password: str, display_name: str) -> None:
-    password_hash = await PasswordHashing(concurrency=1, wait_seconds=60).hash(password)
+    hashing = PasswordHashing(
+        concurrency=1,
+        wait_seconds=60,
+        memory_kib=settings.password_hash_memory_kib,
+        time_cost=settings.password_hash_time_cost,
+    )
+    password_hash = await hashing.hash(password)
     pool = await create_pool(settings, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:

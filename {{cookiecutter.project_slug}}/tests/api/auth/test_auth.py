@@ -6,6 +6,7 @@ import httpx
 import jwt
 import pytest
 from argon2 import PasswordHasher, extract_parameters
+from pydantic import ValidationError
 
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
@@ -44,17 +45,34 @@ async def stored_hash(database_url: str, email: str) -> str:
     return password_hash
 
 
-async def test_passwords_are_hashed_in_one_lane_at_full_cost(
-    client: httpx.AsyncClient, database_url: str
+def test_the_default_cost_is_argon2_cffis_in_one_lane() -> None:
+    # Memory and passes stay at argon2-cffi's defaults, so the work for an attacker does not
+    # shrink; one lane keeps a hash on one core (README, "CPU priority").
+    settings, defaults = Settings(), PasswordHasher()
+    assert settings.password_hash_memory_kib == defaults.memory_cost
+    assert settings.password_hash_time_cost == defaults.time_cost
+
+
+@pytest.mark.parametrize(
+    "cost",
+    [
+        {"password_hash_memory_kib": 19 * 1024 - 1},
+        {"password_hash_time_cost": 1},
+    ],
+)
+def test_a_cost_below_owasps_least_is_refused(cost: dict[str, int]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(**cost)  # type: ignore[arg-type]
+
+
+async def test_passwords_are_hashed_in_one_lane_at_the_configured_cost(
+    settings: Settings, client: httpx.AsyncClient, database_url: str
 ) -> None:
-    # One lane keeps a hash on one core (README, "CPU priority"); memory and passes stay at
-    # argon2-cffi's defaults, so the work for an attacker does not shrink.
     assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
     parameters = extract_parameters(await stored_hash(database_url, SIGNUP["email"]))
-    defaults = PasswordHasher()
     assert parameters.parallelism == 1
-    assert parameters.memory_cost == defaults.memory_cost
-    assert parameters.time_cost == defaults.time_cost
+    assert parameters.memory_cost == settings.password_hash_memory_kib
+    assert parameters.time_cost == settings.password_hash_time_cost
 
 
 async def test_hashes_made_with_four_lanes_still_log_in(
