@@ -1,6 +1,6 @@
 """SQL for the single-use tokens of emailed links: password reset and email verification.
 
-Stored as their SHA-256, like refresh tokens (`auth.security.new_opaque_token`). An account has
+Stored as their SHA-256, like refresh tokens (`core.tokens.new_opaque_token`). An account has
 at most one live link per purpose: issuing a new one deletes the earlier ones, so only the
 latest email works. Using a link deletes it, so it works once.
 """
@@ -68,3 +68,9 @@ async def use(conn: Connection, token: str, purpose: Purpose) -> LinkToken | Non
         purpose,
     )
     return cast(LinkToken, dict(row)) if row is not None else None
+
+
+async def delete_expired(conn: Connection) -> int:
+    """Delete the links nobody used in time; how many there were."""
+    deleted = await conn.execute("DELETE FROM link_tokens WHERE expires_at <= now()")
+    return int(deleted.split()[-1])

@@ -181,3 +181,12 @@ async def end_sessions(conn: Connection, user_id: UUID, *, keep: UUID | None = N
         "DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2", user_id, keep
     )
     return int(result.split()[-1])
+
+
+async def delete_expired(conn: Connection) -> int:
+    """Delete the sessions whose refresh token lapsed (their tokens go with them); how many.
+
+    A user's expired sessions also go at their next login; this is for those who never return.
+    """
+    deleted = await conn.execute("DELETE FROM sessions WHERE expires_at <= now()")
+    return int(deleted.split()[-1])
