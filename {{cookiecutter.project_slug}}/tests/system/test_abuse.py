@@ -233,7 +233,7 @@ async def test_a_body_that_trickles_in_is_cut_off(server: Server) -> None:
         finally:
             writer.close()
         assert status_line.startswith(b"HTTP/1.1 408"), status_line
-        assert sent < 100  # cut off (REQUEST_BODY_TIMEOUT is 1 s), not read to the end
+        assert sent < 25  # cut off within about 5 s (REQUEST_BODY_TIMEOUT is 1 s), not at the end
 
     await attack_and_check(server, "a trickled body", attack, memory_budget_mib=30)
 

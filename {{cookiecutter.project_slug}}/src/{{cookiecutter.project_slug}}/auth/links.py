@@ -21,6 +21,11 @@ class LinkToken(TypedDict):
     email: str
 
 
+class LiveLink(LinkToken):
+    # The account's, for judging a new password (`auth.passwords.PasswordPolicy`).
+    display_name: str
+
+
 async def issue(
     conn: Connection, user_id: UUID, email: str, purpose: Purpose, lifetime: timedelta
 ) -> str:
@@ -47,15 +52,16 @@ async def revoke(conn: Connection, user_id: UUID) -> None:
     await conn.execute("DELETE FROM link_tokens WHERE user_id = $1", user_id)
 
 
-async def find(conn: Connection, token: str, purpose: Purpose) -> LinkToken | None:
-    """The link's account and address if it is live; it stays usable."""
+async def find(conn: Connection, token: str, purpose: Purpose) -> LiveLink | None:
+    """The link's account, address and display name if it is live; it stays usable."""
     row = await conn.fetchrow(
-        """SELECT user_id, email FROM link_tokens
-        WHERE token_hash = $1 AND purpose = $2 AND expires_at > now()""",
+        """SELECT l.user_id, l.email, u.display_name
+        FROM link_tokens l JOIN users u ON u.id = l.user_id
+        WHERE l.token_hash = $1 AND l.purpose = $2 AND l.expires_at > now()""",
         hash_opaque_token(token),
         purpose,
     )
-    return cast(LinkToken, dict(row)) if row is not None else None
+    return cast(LiveLink, dict(row)) if row is not None else None
 
 
 async def use(conn: Connection, token: str, purpose: Purpose) -> LinkToken | None:

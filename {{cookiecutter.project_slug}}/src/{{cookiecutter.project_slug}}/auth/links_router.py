@@ -108,25 +108,31 @@ async def request_password_reset(email: LinkAddress, emails: AuthEmails) -> dict
     summary="Set a new password with the token from a reset link",
     description=(
         "Spends the link and ends every session of the account: log in with the new password. "
-        "The address counts as verified, since the link reached it."
+        "The address counts as verified, since the link reached it. Attempts count against the "
+        "login limit per client address: 429 with Retry-After."
     ),
-    responses=USE,
+    responses={**USE, **ASK},
 )
 async def confirm_password_reset(
     data: PasswordResetIn,
     new_passwords: NewPasswords,
+    limits: Limits,
+    request: Request,
     pool: Pool,
     hashing: Hashing,
     settings: SettingsDep,
     background: BackgroundTasks,
 ) -> None:
+    await limits.check_link_use(client_address(request))
     # Looked up first, so a bad token costs no Argon2 work; spent below, in the transaction
     # that sets the password, which also catches a second use that raced this one.
     async with lend(pool, settings.db_acquire_timeout) as conn:
         link = await links.find(conn, data.token, "password_reset")
     if link is None:
         raise InvalidLinkError
-    await new_passwords.check("new_password", data.new_password, link["email"], "")
+    await new_passwords.check(
+        "new_password", data.new_password, link["email"], link["display_name"]
+    )
     password_hash = await hashing.hash(data.new_password)
     async with lend(pool, settings.db_acquire_timeout) as conn, conn.transaction():
         used = await links.use(conn, data.token, "password_reset")

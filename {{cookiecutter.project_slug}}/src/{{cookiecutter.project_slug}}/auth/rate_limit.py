@@ -153,6 +153,11 @@ class RateLimits:
             "emailed links",
         )
 
+    async def check_link_use(self, address: str) -> None:
+        """One more emailed link presented from `address`: counted as a login attempt, since a
+        reset then judges a new password (process-pool work) and sets it."""
+        await self.hit([(self.login_per_address, _network(address))], "attempts")
+
     async def check_signup(self, address: str) -> None:
         await self.hit(
             [(self.signup_per_address, _network(address)), (self.signup_overall, ALL_SIGNUPS)],

@@ -6,7 +6,8 @@ pool does not slow every other request. At most PROCESS_POOL_MAX_PENDING calls w
 in the pool; one more is answered 503 at once, and a call that takes longer than
 PROCESS_POOL_TIMEOUT is answered 503 too. One caller may have at most
 PROCESS_POOL_MAX_PER_CALLER calls in the pool (429 beyond), so a single user cannot take every
-slot from the others.
+slot from the others; work whose route limits each client itself (the password policy) names no
+caller.
 """
 
 import asyncio

@@ -221,6 +221,48 @@ async def test_expired_and_forged_reset_links_are_refused_and_change_nothing(
     await log_in(client, user.email, DEFAULT_PASSWORD)
 
 
+async def test_a_reset_judges_the_new_password_by_the_accounts_names(
+    client: httpx.AsyncClient, provider: FakeEmailProvider
+) -> None:
+    user = await sign_up(client, display_name="Ada Lovelace")
+    await client.post("/auth/password-reset", json={"email": user.email})
+    token = link_token(provider.sent_to(user.email)[-1], "reset-password")
+    named = await client.post(
+        "/auth/password-reset/confirm", json={"token": token, "newPassword": "Ada Lovelace 1815"}
+    )
+    [detail] = named.json()["error"]["details"]
+    assert (detail["loc"], detail["type"]) == (["body", "newPassword"], "password_too_guessable")
+    confirm = {"token": token, "newPassword": NEW_PASSWORD}  # the link survived the refusal
+    assert (await client.post("/auth/password-reset/confirm", json=confirm)).status_code == 204
+
+
+async def test_reset_confirmations_count_against_the_login_limit_per_address(
+    settings: Settings, client_for: ClientFactory, provider: FakeEmailProvider
+) -> None:
+    # Each confirmation may judge a password in the process pool: a client cannot send them
+    # without end, whether the link is good or not.
+    limited = with_provider(settings, provider).model_copy(
+        update={"login_max_attempts_per_address": 3}
+    )
+    async with client_for(limited) as client:
+        user = await sign_up(client)  # its login is the first attempt
+        await client.post("/auth/password-reset", json={"email": user.email})
+        token = link_token(provider.sent_to(user.email)[-1], "reset-password")
+        attempts = [
+            await client.post("/auth/password-reset/confirm", json={"token": t, "newPassword": p})
+            for t, p in [
+                (token, "qwertyuiopasdfgh"),
+                ("x" * 43, NEW_PASSWORD),
+                (token, NEW_PASSWORD),
+            ]
+        ]
+    assert [r.status_code for r in attempts] == [422, 400, 429]
+    assert int(attempts[2].headers["retry-after"]) >= 1
+    # The refused attempts changed nothing: the old password still logs in elsewhere.
+    async with client_for(settings) as client:
+        await log_in(client, user.email, DEFAULT_PASSWORD)
+
+
 async def test_link_tokens_are_stored_hashed_and_never_logged(
     capsys: pytest.CaptureFixture[str],
     settings: Settings,

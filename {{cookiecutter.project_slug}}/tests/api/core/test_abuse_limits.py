@@ -393,11 +393,12 @@ async def test_a_full_process_pool_answers_the_route_503_at_once(
     assert served.status_code == 200, served.text
 
 
-def test_a_password_strength_estimate_is_bounded_whatever_is_sent() -> None:
+def test_a_password_strength_estimate_judges_only_the_first_characters() -> None:
     # The most a request may send: MAX_PASSWORD_LENGTH characters built to give zxcvbn many
     # matches (repeats, sequences, dates, keyboard runs, l33t), and five long user inputs.
     # zxcvbn's work grows with the length and it refuses more than MAX_CHECKED_LENGTH, so the
-    # estimate is made on those first characters: the same answer, and the same cost, as theirs.
+    # estimate is made on those first characters: the same answer as theirs (and, since zxcvbn
+    # never sees the rest, the same work).
     inputs = [("ada lovelace " * 8)[:100]] * 5
     for pattern in ("1", "ab", "abcdef", "19841231", "qwertyuiop", "p@ssw0rd", "ada lovelace"):
         crafted = (pattern * MAX_PASSWORD_LENGTH)[:MAX_PASSWORD_LENGTH]
