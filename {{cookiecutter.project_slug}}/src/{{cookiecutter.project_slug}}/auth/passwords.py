@@ -53,11 +53,23 @@ class PasswordChecker:
             logger.warning("login_failed", reason="unknown_email")
         elif await self.hashing.verify(credentials["password_hash"], password):
             await self.limits.record_login_success(self.address, email)
+            await self._upgrade(credentials, password)
             return credentials
         else:
             logger.warning("login_failed", reason="wrong_password", user_id=str(credentials["id"]))
         await self.limits.record_login_failure(email)
         return None
+
+    async def _upgrade(self, credentials: users_service.Credentials, password: str) -> None:
+        """Rehash at today's cost a password hashed with other parameters: otherwise, after a
+        change of PASSWORD_HASH_*, a wrong password on an old hash and an unknown address
+        (checked at today's cost) would take different times and tell accounts apart."""
+        old = credentials["password_hash"]
+        if not self.hashing.needs_rehash(old):
+            return
+        new = await self.hashing.hash(password)
+        async with lend(self.pool, self.settings.db_acquire_timeout) as conn:
+            await users_service.upgrade_password_hash(conn, credentials["id"], old, new)
 
 
 Passwords = Annotated[PasswordChecker, Depends()]

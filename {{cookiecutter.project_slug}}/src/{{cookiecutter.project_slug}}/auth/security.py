@@ -73,6 +73,11 @@ class PasswordHashing:
         async with self._slot():
             return await run_in_threadpool(verify)
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether a hash was made with other parameters than today's (cheap: it only reads
+        them)."""
+        return self._hasher.check_needs_rehash(password_hash)
+
     async def burn_verification_time(self, password: str) -> None:
         """Spend the time a real check takes, so an unknown email answers like a wrong password."""
         if self._dummy_hash is None:

@@ -116,6 +116,17 @@ async def set_password(conn: Connection, user_id: UUID, password_hash: str) -> N
     )
 
 
+async def upgrade_password_hash(conn: Connection, user_id: UUID, old: str, new: str) -> None:
+    """Store `new`, a hash of the same password at today's cost, unless the password changed
+    meanwhile."""
+    await conn.execute(
+        "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+        user_id,
+        old,
+        new,
+    )
+
+
 async def reset_password(conn: Connection, user_id: UUID, email: str, password_hash: str) -> bool:
     """Set the password from a reset link sent to `email`, only if that is still the account's
     address, and count the address as verified (the link reached it); whether it was set."""

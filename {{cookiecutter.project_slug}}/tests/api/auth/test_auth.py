@@ -75,8 +75,8 @@ async def test_passwords_are_hashed_in_one_lane_at_the_configured_cost(
     assert parameters.time_cost == settings.password_hash_time_cost
 
 
-async def test_hashes_made_with_four_lanes_still_log_in(
-    client: httpx.AsyncClient, database_url: str
+async def test_hashes_made_with_other_parameters_log_in_and_are_rehashed(
+    settings: Settings, client: httpx.AsyncClient, database_url: str
 ) -> None:
     assert (await client.post("/auth/signup", json=SIGNUP)).status_code == 201
     old_hash = PasswordHasher(parallelism=4).hash(SIGNUP["password"])
@@ -91,8 +91,16 @@ async def test_hashes_made_with_four_lanes_still_log_in(
         await conn.close()
     assert updated == "UPDATE 1"
     login = {"username": SIGNUP["email"], "password": SIGNUP["password"]}
-    assert (await client.post("/auth/token", data=login)).status_code == 200
     wrong = {**login, "password": "not-the-password-1"}
+    assert (await client.post("/auth/token", data=wrong)).status_code == 401
+    assert await stored_hash(database_url, SIGNUP["email"]) == old_hash  # no rehash on a failure
+    assert (await client.post("/auth/token", data=login)).status_code == 200
+    # Rehashed at today's cost by the login that proved the password, and it still logs in.
+    parameters = extract_parameters(await stored_hash(database_url, SIGNUP["email"]))
+    assert parameters.parallelism == 1
+    assert parameters.memory_cost == settings.password_hash_memory_kib
+    assert parameters.time_cost == settings.password_hash_time_cost
+    assert (await client.post("/auth/token", data=login)).status_code == 200
     assert (await client.post("/auth/token", data=wrong)).status_code == 401
 
 
