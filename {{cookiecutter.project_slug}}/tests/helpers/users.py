@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 import httpx
 
 
@@ -57,3 +58,13 @@ async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     """The Authorization header for a token response's access token."""
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def count_users(database_url: str) -> int:
+    """How many accounts the database holds: for checking that a refusal wrote nothing."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM users")
+    finally:
+        await conn.close()
+    return count

@@ -10,18 +10,9 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
-from tests.helpers.users import DEFAULT_PASSWORD, UserFactory
+from tests.helpers.users import DEFAULT_PASSWORD, UserFactory, count_users
 
 SIGNUP = {"email": "Ada@Example.com", "password": "analytical engine 1843", "displayName": "Ada"}
-
-
-async def count_users(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM users")
-    finally:
-        await conn.close()
-    return count
 
 
 async def test_signup_creates_an_account_and_hides_the_hash(client: httpx.AsyncClient) -> None:

@@ -1,7 +1,6 @@
 """The password policy (NIST SP 800-63B): a length, no composition rules, and a check against
 what attackers guess first, made by the same zxcvbn estimate the strength meter shows."""
 
-import asyncpg
 import httpx
 import pytest
 
@@ -10,17 +9,9 @@ from {{ cookiecutter.project_slug }}.main import create_app
 
 from tests.helpers.apps import ClientFactory
 from tests.helpers.responses import error_code
+from tests.helpers.users import count_users
 
 SIGNUP = {"email": "ada@example.com", "displayName": "Ada Lovelace"}
-
-
-async def count_users(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM users")
-    finally:
-        await conn.close()
-    return count
 
 
 @pytest.mark.parametrize(

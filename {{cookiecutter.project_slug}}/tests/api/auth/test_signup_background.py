@@ -18,6 +18,7 @@ from tests.helpers.apps import serve
 from tests.helpers.email import EMAIL_KEY, FakeEmailProvider, running_provider, with_provider
 from tests.helpers.logs import LogEvents
 from tests.helpers.polling import eventually
+from tests.helpers.users import count_users
 
 SIGNUP = {"email": "ada@example.com", "password": "analytical engine 1843", "displayName": "Ada"}
 
@@ -92,16 +93,7 @@ async def test_failing_provider_is_logged_and_signup_still_succeeds(
     [failure] = log_events("email_failed")
     assert failure["request_id"] == response.headers["x-request-id"]
     assert "503" in failure["error"]
-    assert (await user_count(database_url)) == 1
-
-
-async def user_count(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM users")
-    finally:
-        await conn.close()
-    return count
+    assert (await count_users(database_url)) == 1
 
 
 async def test_without_a_provider_the_email_is_skipped_and_logged(

@@ -8,7 +8,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import jwt
 import pytest
@@ -34,7 +33,7 @@ from {{ cookiecutter.project_slug }}.core.settings import Settings
 from tests.helpers.apps import ClientFactory, client_at
 from tests.helpers.logs import LogEvents
 from tests.helpers.pool_functions import pause, wait_for
-from tests.helpers.users import DEFAULT_PASSWORD, UserFactory, sign_up
+from tests.helpers.users import DEFAULT_PASSWORD, UserFactory, count_users, sign_up
 
 SIGNUP = {"email": "ada@example.com", "password": DEFAULT_PASSWORD, "displayName": "Ada"}
 
@@ -47,15 +46,6 @@ def add_echo_route(app: FastAPI) -> None:
         return {"received": len(await request.body())}
 
     app.include_router(router)
-
-
-async def user_count(settings: Settings) -> int:
-    conn = await asyncpg.connect(str(settings.database_url))
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM users")
-    finally:
-        await conn.close()
-    return count
 
 
 # --- Request bodies
@@ -72,7 +62,7 @@ async def test_a_body_over_the_limit_is_413_before_it_is_parsed(
     assert error["code"] == "content_too_large"
     assert error["message"] == "The request body is larger than 2048 bytes."
     assert error["requestId"] == response.headers["x-request-id"]
-    assert await user_count(settings) == 0
+    assert await count_users(str(settings.database_url)) == 0
 
 
 async def test_a_streamed_body_over_the_limit_is_413_as_it_crosses_it(
@@ -125,7 +115,7 @@ async def test_thousands_of_unknown_keys_are_one_error(
     assert "20003 keys" in detail["message"]
     # A few unknown keys are named one by one, as before.
     assert [d["loc"] for d in a_few.json()["error"]["details"]] == [["body", "isAdmin"]]
-    assert await user_count(settings) == 0
+    assert await count_users(str(settings.database_url)) == 0
 
 
 def add_list_route(app: FastAPI) -> None:
@@ -201,7 +191,7 @@ async def test_hashing_beyond_its_slots_waits_then_answers_503(
     for response in refused:
         assert response.json()["error"]["code"] == "service_unavailable"
         assert response.headers["retry-after"] == "1"
-    assert await user_count(settings) == statuses.count(201)
+    assert await count_users(str(settings.database_url)) == statuses.count(201)
 
 
 async def test_no_database_connection_is_held_while_a_password_hashes(
@@ -253,7 +243,7 @@ async def test_sign_ups_are_limited_per_address_and_overall(
     refused = statuses[-1]
     assert refused.json()["error"]["code"] == "too_many_requests"
     assert int(refused.headers["retry-after"]) > 0
-    assert await user_count(settings) == 2
+    assert await count_users(str(settings.database_url)) == 2
 
     everyone = settings.model_copy(update={"signup_max_per_address": 1000, "signup_max_overall": 1})
     async with client_for(everyone) as client:
