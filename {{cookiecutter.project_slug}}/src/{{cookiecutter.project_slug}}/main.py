@@ -6,16 +6,14 @@ calling `create_app`, needs no database.
 """
 
 from functools import partial
-from importlib.metadata import version
 
-from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, FastAPI, status
 from starlette.middleware.cors import CORSMiddleware
 
 from {{ cookiecutter.project_slug }}.audit.router import router as audit_router
 from {{ cookiecutter.project_slug }}.auth.links_router import router as links_router
 from {{ cookiecutter.project_slug }}.auth.router import router as auth_router
-from {{ cookiecutter.project_slug }}.core import errors, http_security
+from {{ cookiecutter.project_slug }}.core import errors, http_security, openapi
 from {{ cookiecutter.project_slug }}.core.lifespan import lifespan
 from {{ cookiecutter.project_slug }}.core.logging import configure_logging
 from {{ cookiecutter.project_slug }}.core.metrics import install_metrics
@@ -34,34 +32,49 @@ from {{ cookiecutter.project_slug }}.sessions.router import router as sessions_r
 from {{ cookiecutter.project_slug }}.users.admin_router import router as admin_router
 from {{ cookiecutter.project_slug }}.users.router import router as users_router
 
-# Read once, at import: looking up package metadata is file I/O, and `create_app` runs on a
-# running event loop (uvicorn's --factory calls it there, and so do the tests).
-VERSION = version("{{ cookiecutter.project_slug }}")
-
-
-def operation_id(route: APIRoute) -> str:
-    """The route function's name: generated clients name their methods after it (`read_job`,
-    not FastAPI's default `read_job_jobs__job_id__get`), so each route function has a name of
-    its own in the app."""
-    return route.name
+PACKAGE = openapi.package_metadata()
+ROUTERS: list[APIRouter] = [
+    health_router,
+    auth_router,
+    links_router,
+    users_router,
+    sessions_router,
+    admin_router,
+    audit_router,
+{%- if cookiecutter.include_examples == 'y' %}
+    posts_router,
+{%- endif %}
+{%- if cookiecutter.include_celery == 'y' %}
+    jobs_router,
+{%- endif %}
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings)
-    init_sentry(settings, VERSION)  # only when SENTRY_DSN is set
+    init_sentry(settings, PACKAGE["Version"])  # only when SENTRY_DSN is set
 
     docs = settings.docs_enabled  # S6: docs only where explicitly allowed
     app = FastAPI(
         title=settings.app_name,
-        version=VERSION,
+        version=PACKAGE["Version"],
+        description=PACKAGE["Summary"],
+        license_info=openapi.license_info(PACKAGE),
+        contact=openapi.contact(PACKAGE),
+        servers=[{"url": str(settings.api_url or "/")}],
         debug=settings.debug,
         lifespan=partial(lifespan, settings=settings),
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
-        exception_handlers=errors.EXCEPTION_HANDLERS,
-        generate_unique_id_function=operation_id,
+        exception_handlers={
+            **errors.EXCEPTION_HANDLERS,
+            status.HTTP_405_METHOD_NOT_ALLOWED: errors.method_not_allowed(
+                route for router in ROUTERS for route in router.routes
+            ),
+        },
+        generate_unique_id_function=openapi.operation_id,
         # What any route may answer; routes add their own.
         responses=errors.error_responses(400, 408, 413, 422, 500, 503),
     )
@@ -100,17 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_paths=frozenset(path for path in docs_paths if path),
     )
 
-    app.include_router(health_router)
-    app.include_router(auth_router)
-    app.include_router(links_router)
-    app.include_router(users_router)
-    app.include_router(sessions_router)
-    app.include_router(admin_router)
-    app.include_router(audit_router)
-{%- if cookiecutter.include_examples == 'y' %}
-    app.include_router(posts_router)
-{%- endif %}
-{%- if cookiecutter.include_celery == 'y' %}
-    app.include_router(jobs_router)
-{%- endif %}
+    for router in ROUTERS:
+        app.include_router(router)
+    openapi.complete_schema(app)
     return app

@@ -3,7 +3,7 @@
 {"error": {"code": "not_found", "message": "...", "requestId": "...", "details": [...]}}
 """
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -11,14 +11,18 @@ import structlog
 from fastapi import Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import Field
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, compile_path
 
 from {{ cookiecutter.project_slug }}.core.logging import current_request_id
 from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel
 
 logger = structlog.get_logger(__name__)
+
+ExceptionHandler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
 
 
 class ErrorDetail(CustomBaseModel):
@@ -42,8 +46,19 @@ MAX_ERROR_DETAILS = 20
 # The code of every 400: a body that cannot be read as JSON (FastAPI raises its own 400 when it
 # cannot decode one at all).
 MALFORMED_BODY = "malformed_body"
-# The code of a framework's HTTPException where the status phrase would not say what went wrong.
-STATUS_CODES = {status.HTTP_400_BAD_REQUEST: MALFORMED_BODY}
+# The code of an HTTPException that the framework (or code that must raise Starlette's type)
+# raises, by status; any other status gets `bad_request` or `internal_error`.
+STATUS_CODES = {
+    status.HTTP_400_BAD_REQUEST: MALFORMED_BODY,
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_408_REQUEST_TIMEOUT: "request_timeout",
+    status.HTTP_413_CONTENT_TOO_LARGE: "content_too_large",
+    status.HTTP_429_TOO_MANY_REQUESTS: "too_many_requests",
+}
+# The codes this module answers with besides those: the schema's enum of codes lists them with
+# STATUS_CODES and the code of every AppError subclass.
+OWN_CODES = ("bad_request", "validation_error", "internal_error")
 
 # What each error status means when a route documents it; `error_responses` builds the
 # `responses=` argument from these, so every route describes an error the same way.
@@ -62,16 +77,35 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 }
 
 
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer", "minimum": 0},
+}
+# A 429 always says when to retry; a 503 does when the service knows.
+RETRY_AFTER_REQUIRED = {
+    status.HTTP_429_TOO_MANY_REQUESTS: True,
+    status.HTTP_503_SERVICE_UNAVAILABLE: False,
+}
+
+
 def error_responses(
     *status_codes: int, described: Mapping[int, str] | None = None
 ) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for these error statuses, all in the common error shape;
     `described` gives a route's own description of one of them."""
     described = described or {}
-    return {
-        code: {"model": ErrorResponse, "description": described.get(code, ERROR_DESCRIPTIONS[code])}
-        for code in status_codes
-    }
+    responses: dict[int | str, dict[str, Any]] = {}
+    for code in status_codes:
+        response = {
+            "model": ErrorResponse,
+            "description": described.get(code, ERROR_DESCRIPTIONS[code]),
+        }
+        if code in RETRY_AFTER_REQUIRED:
+            response["headers"] = {
+                "Retry-After": {**RETRY_AFTER, "required": RETRY_AFTER_REQUIRED[code]}
+            }
+        responses[code] = response
+    return responses
 
 
 class AppError(Exception):
@@ -117,6 +151,19 @@ class CodedHTTPException(StarletteHTTPException):
     ) -> None:
         super().__init__(status_code, message, headers)
         self.code = code
+
+
+def error_codes() -> list[str]:
+    """Every error code the service answers with: this module's and each AppError subclass's
+    in the service's own modules (tests may define others)."""
+    codes = {*STATUS_CODES.values(), *OWN_CODES}
+    classes: list[type[AppError]] = [AppError]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] == __name__.split(".")[0]:
+            codes.add(cls.code)
+    return sorted(codes)
 
 
 def error_response(
@@ -199,12 +246,31 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     phrase = HTTPStatus(exc.status_code).phrase
     message = exc.detail if isinstance(exc.detail, str) else phrase
-    code = (
-        getattr(exc, "code", None)
-        or STATUS_CODES.get(exc.status_code)
-        or phrase.lower().replace(" ", "_").replace("-", "_").replace("'", "")
-    )
+    fallback = "internal_error" if exc.status_code >= 500 else "bad_request"
+    code = getattr(exc, "code", None) or STATUS_CODES.get(exc.status_code, fallback)
     return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+def method_not_allowed(routes: Iterable[BaseRoute]) -> ExceptionHandler:
+    """The 405 handler: `Allow` lists every method the path answers to.
+
+    Starlette answers a 405 for the first route whose path matched, and lists that route's
+    methods only: `OPTIONS /posts` would say `Allow: POST` although `GET /posts` exists too.
+    """
+    by_path: dict[str, set[str]] = {}
+    for route in routes:
+        if isinstance(route, APIRoute):
+            by_path.setdefault(route.path, set()).update(route.methods or ())
+    patterns = [(compile_path(path)[0], methods) for path, methods in by_path.items()]
+
+    async def handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        path = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
+        allowed = sorted({m for regex, methods in patterns if regex.match(path) for m in methods})
+        if allowed:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        return await _http_error(request, exc)
+
+    return handler
 
 
 async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -216,9 +282,7 @@ async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
 
 
 # Passed to FastAPI(exception_handlers=...). Crashes are answered by ObservabilityMiddleware.
-EXCEPTION_HANDLERS: dict[
-    int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]
-] = {
+EXCEPTION_HANDLERS: dict[int | type[Exception], ExceptionHandler] = {
     RequestValidationError: _validation_error,
     StarletteHTTPException: _http_error,
     AppError: _app_error,

@@ -35,12 +35,17 @@ class CustomBaseModel(BaseModel):
     Requests may use camelCase aliases or field names. Responses are camelCase: FastAPI
     serialises response models by alias. In Python, `model_dump()` keeps field names; pass
     `by_alias=True` to get the wire form.
+
+    In the OpenAPI schema, a field with a default is optional in a request and required in a
+    response (a response always carries it), so generated clients type both sides right; a
+    model used both ways gets two schemas, `<Name>-Input` and `<Name>-Output`.
     """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         validate_by_name=True,
         validate_by_alias=True,
+        json_schema_serialization_defaults_required=True,
     )
 
 

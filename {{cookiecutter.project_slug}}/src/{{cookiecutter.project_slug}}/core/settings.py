@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # Emailed links (README, "Authentication"): the front end's pages `/verify-email` and
     # `/reset-password` take the token from the link's query and POST it to the API.
     frontend_url: HttpUrl = HttpUrl("http://127.0.0.1:3000")
+    # Where clients reach this API, the schema's `servers` entry (generated clients default to
+    # it). Unset: "/", the host that served the schema.
+    api_url: HttpUrl | None = None
     password_reset_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
     email_verification_ttl_hours: int = Field(default=48, ge=1, le=30 * 24)
     # The zxcvbn score (0-4) a new password needs, the one POST /auth/password-strength shows; 0

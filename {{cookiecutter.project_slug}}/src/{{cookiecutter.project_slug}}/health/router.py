@@ -52,3 +52,17 @@ async def readiness(
     if not ok:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return {"status": "ok" if ok else "unavailable", "checks": checks}
+
+
+@router.head(
+    "/ready",
+    status_code=status.HTTP_200_OK,
+    response_class=Response,
+    summary="Readiness probe, headers only",
+    description="The same checks and status as GET, without a body.",
+    responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"description": "Not ready"}},
+)
+async def readiness_head(pool: Pool, redis: RedisClient, settings: SettingsDep) -> Response:
+    checks = await service.check_dependencies(pool, redis, settings.health_check_timeout)
+    ok = all(result == "ok" for result in checks.values())
+    return Response(status_code=status.HTTP_200_OK if ok else status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -29,9 +29,19 @@ OwnedJob = Annotated[JobRecord, Depends(valid_owned_job)]
 
 
 # What every route that starts a job documents.
-SUBMIT_RESPONSES = error_responses(
-    status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE
-)
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status.HTTP_202_ACCEPTED: {
+        "description": "The job, queued",
+        "headers": {
+            "Location": {
+                "description": "The job's URL (GET it until its status is final).",
+                "required": True,
+                "schema": {"type": "string", "format": "uri"},
+            }
+        },
+    },
+    **error_responses(status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE),
+}
 SUBMIT_DESCRIPTION = (
     "Answers 202 with the queued job; poll the Location URL for its result. At most "
     "JOBS_MAX_ACTIVE_PER_USER of a user's jobs may be queued or running at once."

@@ -1,7 +1,11 @@
 import re
+from importlib.metadata import metadata
+from typing import Any
 
 import pytest
+from pydantic import HttpUrl
 
+from {{ cookiecutter.project_slug }}.core.errors import AppError
 from {{ cookiecutter.project_slug }}.core.settings import Environment, Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
@@ -68,3 +72,64 @@ def test_operation_ids_are_the_route_functions_names_and_unique(settings: Settin
     assert paths["/health/live"]["head"]["operationId"] == "liveness_head"
     assert paths["/auth/password-strength"]["post"]["operationId"] == "password_strength"
     assert paths["/audit-events/{event_id}"]["get"]["operationId"] == "read_audit_event"
+
+
+def schema_of(settings: Settings) -> dict[str, Any]:
+    return create_app(in_environment(settings, Environment.LOCAL)).openapi()
+
+
+def test_public_operations_say_so_and_the_others_name_their_scheme(settings: Settings) -> None:
+    paths = schema_of(settings)["paths"]
+    assert paths["/health/live"]["get"]["security"] == []
+    assert paths["/auth/signup"]["post"]["security"] == []
+    assert paths["/auth/token"]["post"]["security"] == []
+    assert paths["/users/me"]["get"]["security"] == [{"OAuth2PasswordBearer": []}]
+    assert all("security" in op for path in paths.values() for op in path.values())
+
+
+def test_the_schema_names_its_server_license_and_contact(settings: Settings) -> None:
+    info = schema_of(settings)["info"]
+    package = metadata("{{ cookiecutter.project_slug }}")
+    assert info["license"] == {
+        "name": package["License-Expression"],
+        "identifier": package["License-Expression"],
+    }
+    assert info["contact"]["email"] == "{{ cookiecutter.author_email }}"
+    assert info["description"] == package["Summary"]
+    assert schema_of(settings)["servers"] == [{"url": "/"}]
+    public = settings.model_copy(update={"api_url": HttpUrl("https://api.example.org/")})
+    assert schema_of(public)["servers"] == [{"url": "https://api.example.org/"}]
+
+
+def test_every_response_documents_its_request_id_and_retries_their_wait(
+    settings: Settings,
+) -> None:
+    paths = schema_of(settings)["paths"]
+    responses = [
+        r for path in paths.values() for op in path.values() for r in op["responses"].values()
+    ]
+    assert all(r["headers"]["X-Request-ID"]["required"] for r in responses)
+    login = paths["/auth/token"]["post"]["responses"]
+    assert login["429"]["headers"]["Retry-After"]["required"] is True
+    assert login["503"]["headers"]["Retry-After"]["required"] is False
+
+
+def test_the_error_code_is_an_enum_of_the_codes_the_service_answers(settings: Settings) -> None:
+    class LocalError(AppError):  # defined by a test, not by the service
+        code = "only_in_a_test"
+
+    body = schema_of(settings)["components"]["schemas"]["ErrorBody"]
+    codes = body["properties"]["code"]["enum"]
+    assert codes == sorted(set(codes))
+    # The framework's, this module's and each domain's own.
+    assert {"not_found", "method_not_allowed", "validation_error", "internal_error"} <= set(codes)
+    assert {"invalid_credentials", "email_taken", "session_not_found"} <= set(codes)
+    assert "only_in_a_test" not in codes
+
+
+def test_defaults_are_optional_in_requests_and_required_in_responses(settings: Settings) -> None:
+    schemas = schema_of(settings)["components"]["schemas"]
+    # Words the password must not be built from: an empty list unless the client sends some.
+    assert schemas["PasswordStrengthIn"]["required"] == ["password"]
+    # The error body always carries its request id and details.
+    assert {"code", "message", "requestId", "details"} <= set(schemas["ErrorBody"]["required"])

@@ -67,6 +67,23 @@ async def test_unknown_route_is_404_in_the_common_shape(client: httpx.AsyncClien
     assert error["requestId"] == response.headers["x-request-id"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/health/live", "GET, HEAD"),
+        ("OPTIONS", "/users/me", "GET, PATCH"),
+        ("PUT", "/users/me/sessions/0b8a4c8e-3f4e-4a43-9b51-1f0d5b0a8c11", "DELETE"),
+    ],
+)
+async def test_a_405_allows_every_method_the_path_answers(
+    client: httpx.AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
 async def test_validation_error_names_fields_in_camel_case(
     settings: Settings, client_for: ClientFactory
 ) -> None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import HttpUrl
 
 from {{ cookiecutter.project_slug }}.core.settings import Settings
-from {{ cookiecutter.project_slug }}.main import VERSION
+from {{ cookiecutter.project_slug }}.main import PACKAGE
 
 from tests.helpers.apps import ClientFactory, serve
 from tests.helpers.sentry import Ingestion
@@ -82,7 +82,7 @@ async def test_a_crash_is_reported_with_its_type_and_without_secrets(
     assert exception["type"] == "LookupError"
     assert "the flux capacitor is out of alignment" in exception["value"]
     assert event["environment"] == "test"
-    assert event["release"] == f"{{ cookiecutter.project_slug }}@{VERSION}"
+    assert event["release"] == "{{ cookiecutter.project_slug }}@" + PACKAGE["Version"]
     assert event["tags"]["request_id"] == response.headers["x-request-id"]
     sent = json.dumps(server.envelopes)
     assert "do-not-leak" not in sent

@@ -47,6 +47,17 @@ async def test_not_ready_when_postgres_is_unreachable(
     }
 
 
+async def test_ready_answers_head_with_the_same_status(
+    settings: Settings, client_for: ClientFactory, client: httpx.AsyncClient, closed_port: int
+) -> None:
+    ready = await client.head("/health/ready")
+    assert (ready.status_code, ready.content) == (200, b"")
+    url = RedisDsn(f"redis://127.0.0.1:{closed_port}/0")
+    async with client_for(settings.model_copy(update={"redis_url": url})) as down:
+        not_ready = await down.head("/health/ready")
+    assert (not_ready.status_code, not_ready.content) == (503, b"")
+
+
 async def test_not_ready_when_redis_is_unreachable(
     settings: Settings, client_for: ClientFactory, closed_port: int
 ) -> None:

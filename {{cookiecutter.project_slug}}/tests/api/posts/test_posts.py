@@ -158,3 +158,13 @@ async def test_other_user_cannot_analyse_a_post(
     post = await write_post(client, alice)
     response = await client.get(f"/posts/{post['id']}/analysis", headers=bob.headers)
     assert response.status_code == 403
+
+
+async def test_a_405_on_posts_lists_the_collections_and_the_items_methods(
+    client: httpx.AsyncClient,
+) -> None:
+    # Routes of one path are declared apart (list and create, read and update and delete).
+    collection = await client.options("/posts")
+    item = await client.put(f"/posts/{uuid4()}")
+    assert (collection.status_code, collection.headers["allow"]) == (405, "GET, POST")
+    assert (item.status_code, item.headers["allow"]) == (405, "DELETE, GET, PATCH")
