@@ -10,7 +10,7 @@ FILE_BLOCK = re.compile(
     r"^\*\*`([^`*]+|migrations/versions/\*_bookmarks\.py)`\*\*\n\n```python\n(.*?)```", re.S | re.M
 )
 IMPORT_BLOCK = re.compile(r"^\*\*import in `[^`]+`\*\*\n\n```python\n(.*?)```", re.S | re.M)
-INCLUDE_BLOCK = re.compile(r"^\*\*in `create_app`\*\*\n\n```python\n(.*?)```", re.S | re.M)
+INCLUDE_BLOCK = re.compile(r"^\*\*in `ROUTERS`\*\*\n\n```text\n(.*?)```", re.S | re.M)
 OPENAPI = [
     "uv",
     "run",
@@ -44,7 +44,7 @@ def apply_guide(project: Path) -> None:
     [include_line] = INCLUDE_BLOCK.findall(guide)
     text = main.read_text()
     auth_import = f"from {SLUG}.auth.router import router as auth_router\n"
-    users_include = "    app.include_router(users_router)\n"
+    users_include = "    users_router,\n"
     assert auth_import in text
     assert users_include in text
     text = text.replace(auth_import, auth_import + import_line).replace(

@@ -252,20 +252,25 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
 
 
 def method_not_allowed(routes: Iterable[BaseRoute]) -> ExceptionHandler:
-    """The 405 handler: `Allow` lists every method the path answers to.
+    """The 405 handler: `Allow` lists the methods of the path as the schema documents it.
 
     Starlette answers a 405 for the first route whose path matched, and lists that route's
-    methods only: `OPTIONS /posts` would say `Allow: POST` although `GET /posts` exists too.
+    methods only: `DELETE /health/live` would say `Allow: GET` although HEAD answers there too.
+    Here every route of the path counts, and the path is the schema's: a fixed path before a
+    templated one that also matches (`/things/export` before `/things/{thing_id}`), as
+    OpenAPI matches them.
     """
     by_path: dict[str, set[str]] = {}
     for route in routes:
         if isinstance(route, APIRoute):
             by_path.setdefault(route.path, set()).update(route.methods or ())
-    patterns = [(compile_path(path)[0], methods) for path, methods in by_path.items()]
+    # Fewer parameters first: the most concrete path that matches is the one.
+    ordered = sorted(by_path.items(), key=lambda item: item[0].count("{"))
+    patterns = [(compile_path(path)[0], sorted(methods)) for path, methods in ordered]
 
     async def handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         path = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
-        allowed = sorted({m for regex, methods in patterns if regex.match(path) for m in methods})
+        allowed = next((methods for regex, methods in patterns if regex.match(path)), None)
         if allowed:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
         return await _http_error(request, exc)

@@ -168,3 +168,8 @@ async def test_a_405_on_posts_lists_the_collections_and_the_items_methods(
     item = await client.put(f"/posts/{uuid4()}")
     assert (collection.status_code, collection.headers["allow"]) == (405, "GET, POST")
     assert (item.status_code, item.headers["allow"]) == (405, "DELETE, GET, PATCH")
+{%- if cookiecutter.include_celery == 'y' %}
+    # A fixed path is matched before a templated one, as in the schema.
+    report = await client.options("/posts/report")
+    assert (report.status_code, report.headers["allow"]) == (405, "POST")
+{%- endif %}
