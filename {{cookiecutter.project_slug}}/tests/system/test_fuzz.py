@@ -7,7 +7,8 @@ signed-up user's bearer token, against real Postgres and Redis, under the blocki
 
 Whatever was sent, the service must not fail (no 5xx) and must answer as its schema says: a
 status code the operation documents, a documented content type and headers, a body matching the
-schema for that status, and input the schema forbids refused with a 4xx. (schemathesis can also
+schema for that status, input the schema forbids refused with a 4xx, and a 405's `Allow`
+listing exactly the methods the schema documents for the path. (schemathesis can also
 demand that every schema-valid request succeed; not here, since JSON Schema cannot express
 every rule the models check, such as password strength or trimmed names, so those get a 422.)
 
@@ -44,6 +45,7 @@ CHECKS = [
     checks.response_headers_conformance,
     checks.response_schema_conformance,
     checks.negative_data_rejection,
+    checks.allow_header_conformance,
 ]
 
 
