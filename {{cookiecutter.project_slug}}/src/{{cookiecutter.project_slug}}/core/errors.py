@@ -58,7 +58,7 @@ STATUS_CODES = {
 }
 # The codes this module answers with besides those: the schema's enum of codes lists them with
 # STATUS_CODES and the code of every AppError subclass.
-OWN_CODES = ("bad_request", "validation_error", "internal_error")
+BAD_REQUEST, VALIDATION_ERROR, INTERNAL_ERROR = "bad_request", "validation_error", "internal_error"
 
 # What each error status means when a route documents it; `error_responses` builds the
 # `responses=` argument from these, so every route describes an error the same way.
@@ -77,14 +77,15 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 }
 
 
+# On a 429 or 503 when the service knows how long to wait: every rate limit and hashing or
+# process-pool slot does; a job quota or a database outage does not.
+RETRY_AFTER_STATUSES = frozenset(
+    {status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE}
+)
 RETRY_AFTER = {
-    "description": "Seconds to wait before trying again.",
+    "description": "Seconds to wait before trying again, when the service knows.",
+    "required": False,
     "schema": {"type": "integer", "minimum": 0},
-}
-# A 429 always says when to retry; a 503 does when the service knows.
-RETRY_AFTER_REQUIRED = {
-    status.HTTP_429_TOO_MANY_REQUESTS: True,
-    status.HTTP_503_SERVICE_UNAVAILABLE: False,
 }
 
 
@@ -100,10 +101,8 @@ def error_responses(
             "model": ErrorResponse,
             "description": described.get(code, ERROR_DESCRIPTIONS[code]),
         }
-        if code in RETRY_AFTER_REQUIRED:
-            response["headers"] = {
-                "Retry-After": {**RETRY_AFTER, "required": RETRY_AFTER_REQUIRED[code]}
-            }
+        if code in RETRY_AFTER_STATUSES:
+            response["headers"] = {"Retry-After": RETRY_AFTER}
         responses[code] = response
     return responses
 
@@ -112,7 +111,7 @@ class AppError(Exception):
     """Base for errors the service raises on purpose; domains subclass it."""
 
     status_code: int = status.HTTP_400_BAD_REQUEST
-    code: str = "bad_request"
+    code: str = BAD_REQUEST
     message: str = "The request cannot be processed."
     headers: Mapping[str, str] | None = None
 
@@ -156,7 +155,7 @@ class CodedHTTPException(StarletteHTTPException):
 def error_codes() -> list[str]:
     """Every error code the service answers with: this module's and each AppError subclass's
     in the service's own modules (tests may define others)."""
-    codes = {*STATUS_CODES.values(), *OWN_CODES}
+    codes = {*STATUS_CODES.values(), BAD_REQUEST, VALIDATION_ERROR, INTERNAL_ERROR}
     classes: list[type[AppError]] = [AppError]
     while classes:
         cls = classes.pop()
@@ -186,7 +185,7 @@ def error_response(
 def internal_error_response() -> JSONResponse:
     return error_response(
         status.HTTP_500_INTERNAL_SERVER_ERROR,
-        "internal_error",
+        INTERNAL_ERROR,
         "An unexpected error occurred; quote the request id when reporting it.",
     )
 
@@ -237,7 +236,7 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
         )
     return error_response(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
-        "validation_error",
+        VALIDATION_ERROR,
         "The request is invalid; see details.",
         details,
     )
@@ -246,7 +245,7 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     phrase = HTTPStatus(exc.status_code).phrase
     message = exc.detail if isinstance(exc.detail, str) else phrase
-    fallback = "internal_error" if exc.status_code >= 500 else "bad_request"
+    fallback = INTERNAL_ERROR if exc.status_code >= 500 else BAD_REQUEST
     code = getattr(exc, "code", None) or STATUS_CODES.get(exc.status_code, fallback)
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
@@ -269,7 +268,9 @@ def method_not_allowed(routes: Iterable[BaseRoute]) -> ExceptionHandler:
     patterns = [(compile_path(path)[0], sorted(methods)) for path, methods in ordered]
 
     async def handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        path = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
+        # The app's own root path: inside a mounted app, `root_path` also holds the mount's.
+        root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+        path = request.scope["path"].removeprefix(root)
         allowed = next((methods for regex, methods in patterns if regex.match(path)), None)
         if allowed:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}

@@ -43,13 +43,17 @@ def package_metadata() -> PackageMetadata:
     return metadata(PACKAGE)
 
 
-def license_info(package: PackageMetadata) -> dict[str, str]:
+def license_info(package: PackageMetadata) -> dict[str, str] | None:
     # An SPDX expression is both the license's name and its identifier in OpenAPI 3.1.
+    if "License-Expression" not in package:
+        return None
     expression = package["License-Expression"]
     return {"name": expression, "identifier": expression}
 
 
-def contact(package: PackageMetadata) -> dict[str, str]:
+def contact(package: PackageMetadata) -> dict[str, str] | None:
+    if "Author-email" not in package:
+        return None
     name, email = parseaddr(package["Author-email"])
     return {"name": name, "email": email}
 

@@ -23,7 +23,7 @@ _CONTENT_LENGTH = b"content-length"
 def _too_large(max_bytes: int) -> errors.CodedHTTPException:
     return errors.CodedHTTPException(
         status.HTTP_413_CONTENT_TOO_LARGE,
-        "content_too_large",
+        errors.STATUS_CODES[status.HTTP_413_CONTENT_TOO_LARGE],
         f"The request body is larger than {max_bytes} bytes.",
     )
 
@@ -68,7 +68,7 @@ class RequestLimitsMiddleware:
             except TimeoutError:
                 raise errors.CodedHTTPException(
                     status.HTTP_408_REQUEST_TIMEOUT,
-                    "request_timeout",
+                    errors.STATUS_CODES[status.HTTP_408_REQUEST_TIMEOUT],
                     "The request body did not arrive in time.",
                 ) from None
             if message["type"] == "http.request":

@@ -48,7 +48,7 @@ async def readiness(
     pool: Pool, redis: RedisClient, settings: SettingsDep, response: Response
 ) -> dict[str, Any]:
     checks = await service.check_dependencies(pool, redis, settings.health_check_timeout)
-    ok = all(result == "ok" for result in checks.values())
+    ok = service.all_ok(checks)
     if not ok:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return {"status": "ok" if ok else "unavailable", "checks": checks}
@@ -64,5 +64,5 @@ async def readiness(
 )
 async def readiness_head(pool: Pool, redis: RedisClient, settings: SettingsDep) -> Response:
     checks = await service.check_dependencies(pool, redis, settings.health_check_timeout)
-    ok = all(result == "ok" for result in checks.values())
+    ok = service.all_ok(checks)
     return Response(status_code=status.HTTP_200_OK if ok else status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -45,3 +45,8 @@ async def check_dependencies(
         _check("redis", redis.ping(), limit_s),
     )
     return {"postgres": postgres, "redis": redis_status}
+
+
+def all_ok(checks: dict[str, CheckStatus]) -> bool:
+    """Ready: every dependency answered in time."""
+    return all(result == "ok" for result in checks.values())

@@ -195,14 +195,16 @@ async def test_hashing_beyond_its_slots_waits_then_answers_503(
         first = asyncio.ensure_future(
             client.post("/auth/signup", json={**SIGNUP, "email": "first@example.com"})
         )
-        await asyncio.to_thread(started.wait, 30)
-        refused = await asyncio.gather(
-            *(
-                client.post("/auth/signup", json={**SIGNUP, "email": f"u{i}@example.com"})
-                for i in range(3)
+        try:
+            assert await asyncio.to_thread(started.wait, 30), "the first hash never started"
+            refused = await asyncio.gather(
+                *(
+                    client.post("/auth/signup", json={**SIGNUP, "email": f"u{i}@example.com"})
+                    for i in range(3)
+                )
             )
-        )
-        release.set()
+        finally:
+            release.set()
         accepted = await first
     assert accepted.status_code == 201
     assert [r.status_code for r in refused] == [503, 503, 503]
