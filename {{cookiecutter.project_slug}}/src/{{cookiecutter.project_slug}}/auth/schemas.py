@@ -14,7 +14,13 @@ def normalise_email(value: str) -> str:
     return value.strip().lower()
 
 
-NormalisedEmail = Annotated[EmailStr, AfterValidator(normalise_email)]
+# email-validator refuses the special-use domains (`.test`, `.local`, `.invalid`, ...), which
+# JSON Schema's `email` format allows: the description says so.
+NormalisedEmail = Annotated[
+    EmailStr,
+    AfterValidator(normalise_email),
+    Field(description="An email address; special-use domains such as .test are refused."),
+]
 DisplayName = Annotated[Text, Field(min_length=1, max_length=50)]
 # S9: the password rules, in one type for sign-up, password change and reset. Kept exactly as
 # sent (never stripped), since login compares it exactly as sent. No composition rules (NIST

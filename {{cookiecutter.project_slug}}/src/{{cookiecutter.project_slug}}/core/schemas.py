@@ -10,6 +10,7 @@ A field's type says how it travels, in both directions:
 - `DecimalNumber`: a Decimal, sent and received as a JSON number (pydantic's default sends a
   string). Validation refuses NaN and infinities.
 - `Text`: a str that PostgreSQL can store (no NUL character).
+- `WholeNumber`: an int as JSON Schema counts integers: `3` and `3.0`, never `true` or `"3"`.
 - UUIDs are strings on the wire, pydantic's default.
 """
 
@@ -109,3 +110,13 @@ def _storable(value: str) -> str:
 Text = Annotated[
     str, AfterValidator(_storable), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
 ]
+
+
+def _whole_float_as_int(value: Any) -> Any:
+    # JSON Schema counts 3.0 as an integer; `strict` then refuses true, "3" and 3.5.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_float_as_int), Field(strict=True)]

@@ -4,7 +4,12 @@ from uuid import UUID
 from pydantic import Field
 
 from {{ cookiecutter.project_slug }}.audit.schemas import AuditEventOut
-from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, UtcDateTime
+from {{ cookiecutter.project_slug }}.core.schemas import (
+    CustomBaseModel,
+    InputModel,
+    UtcDateTime,
+    WholeNumber,
+)
 from {{ cookiecutter.project_slug }}.users.schemas import UserOut
 
 
@@ -30,8 +35,7 @@ class JobOut(JobSummary):
 class AccountExportParams(InputModel):
     """The body of POST /jobs/account-export."""
 
-    # strict: JSON `true` is not the number 1 (pydantic's lax mode would take it as one).
-    max_audit_events: int = Field(default=1_000, ge=1, le=10_000, strict=True)
+    max_audit_events: WholeNumber = Field(default=1_000, ge=1, le=10_000)
 
 
 class AccountExport(CustomBaseModel):

@@ -8,6 +8,9 @@ from {{ cookiecutter.project_slug }}.core.schemas import (
     InputModel,
     Text,
     UtcDateTime,
+{%- if cookiecutter.include_celery == 'y' %}
+    WholeNumber,
+{%- endif %}
 )
 
 Title = Annotated[Text, Field(min_length=1, max_length=200)]
@@ -62,11 +65,11 @@ class PostAnalysis(CustomBaseModel):
 class ReportParams(InputModel):
     """The body of POST /posts/report."""
 
+    max_posts: WholeNumber = Field(default=5_000, ge=1, le=50_000)
     # strict: JSON `true` is not the number 1 (pydantic's lax mode would take it as one).
-    max_posts: int = Field(default=5_000, ge=1, le=50_000, strict=True)
     similarity_threshold: float = Field(default=0.8, ge=0.1, le=1.0, strict=True)
     # The most similar pairs the result keeps; `nearDuplicatesFound` counts all of them.
-    max_pairs: int = Field(default=100, ge=1, le=1_000, strict=True)
+    max_pairs: WholeNumber = Field(default=100, ge=1, le=1_000)
 
 
 class NearDuplicate(CustomBaseModel):

@@ -13,7 +13,12 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import ValidationError
 
-from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, DecimalNumber, UtcDateTime
+from {{ cookiecutter.project_slug }}.core.schemas import (
+    CustomBaseModel,
+    DecimalNumber,
+    UtcDateTime,
+    WholeNumber,
+)
 from {{ cookiecutter.project_slug }}.core.settings import Settings
 
 from tests.helpers.apps import ClientFactory
@@ -90,6 +95,21 @@ def test_a_decimal_must_be_a_finite_number(price: str) -> None:
         Order.model_validate(
             {"orderId": str(ORDER_ID), "unitPrice": price, "placedAt": "2024-05-01T00:00:00Z"}
         )
+
+
+class Quantity(CustomBaseModel):
+    count: WholeNumber
+
+
+@pytest.mark.parametrize(("sent", "read"), [("3", 3), ("3.0", 3), ("-2", -2)])
+def test_a_whole_number_is_what_json_schema_calls_an_integer(sent: str, read: int) -> None:
+    assert Quantity.model_validate_json('{"count": ' + sent + "}").count == read
+
+
+@pytest.mark.parametrize("sent", ["true", '"3"', "3.5", "null"])
+def test_a_whole_number_refuses_what_json_schema_does_not_call_an_integer(sent: str) -> None:
+    with pytest.raises(ValidationError):
+        Quantity.model_validate_json('{"count": ' + sent + "}")
 
 
 def test_python_dump_keeps_python_names_and_types() -> None:
