@@ -2,7 +2,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, EmailStr, Field, StringConstraints
 
-from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, Text
+from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, NonBlankText, Text
 
 # NIST SP 800-63B-4's minimum for a password that is the only factor; 8 once a second one exists.
 MIN_PASSWORD_LENGTH = 15
@@ -21,7 +21,7 @@ NormalisedEmail = Annotated[
     AfterValidator(normalise_email),
     Field(description="An email address; special-use domains such as .test are refused."),
 ]
-DisplayName = Annotated[Text, Field(min_length=1, max_length=50)]
+DisplayName = Annotated[NonBlankText, Field(min_length=1, max_length=50)]
 # S9: the password rules, in one type for sign-up, password change and reset. Kept exactly as
 # sent (never stripped), since login compares it exactly as sent. No composition rules (NIST
 # advises against them); the routes also refuse a guessable one (`auth.passwords`).

@@ -9,7 +9,8 @@ A field's type says how it travels, in both directions:
   database error), and responses always carry the offset.
 - `DecimalNumber`: a Decimal, sent and received as a JSON number (pydantic's default sends a
   string). Validation refuses NaN and infinities.
-- `Text`: a str that PostgreSQL can store (no NUL character).
+- `Text`: a str that PostgreSQL can store (no NUL character); `NonBlankText`: one that also has a
+  character other than whitespace.
 - `WholeNumber`: an int as JSON Schema counts integers: `3` and `3.0`, never `true` or `"3"`.
 - UUIDs are strings on the wire, pydantic's default.
 """
@@ -109,6 +110,11 @@ def _storable(value: str) -> str:
 # with a 500. The pattern documents it in the OpenAPI schema.
 Text = Annotated[
     str, AfterValidator(_storable), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
+]
+# For a model that strips whitespace (str_strip_whitespace): "  " would be stripped to "" and
+# refused as too short, so the schema says a blank value is not allowed in the first place.
+NonBlankText = Annotated[
+    Text, Field(json_schema_extra={"pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"})
 ]
 
 

@@ -6,15 +6,15 @@ from pydantic import ConfigDict, Field, model_validator
 from {{ cookiecutter.project_slug }}.core.schemas import (
     CustomBaseModel,
     InputModel,
-    Text,
+    NonBlankText,
     UtcDateTime,
 {%- if cookiecutter.include_celery == 'y' %}
     WholeNumber,
 {%- endif %}
 )
 
-Title = Annotated[Text, Field(min_length=1, max_length=200)]
-Body = Annotated[Text, Field(min_length=1, max_length=20_000)]
+Title = Annotated[NonBlankText, Field(min_length=1, max_length=200)]
+Body = Annotated[NonBlankText, Field(min_length=1, max_length=20_000)]
 
 
 class PostIn(InputModel):
