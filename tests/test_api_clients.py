@@ -161,8 +161,16 @@ def service_env(project: Path, slug: str) -> dict[str, str]:
     return env
 
 
+def in_project(args: list[str], project: Path, env: dict[str, str]) -> None:
+    done = subprocess.run(
+        args, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @contextmanager
 def database(project: Path, env: dict[str, str]) -> Iterator[None]:
+    """The service's database, created and migrated, and dropped afterwards."""
     url = urlsplit(env["DATABASE_URL"])
     admin = urlunsplit(url._replace(path="/postgres"))
     name = url.path.lstrip("/")
@@ -174,34 +182,13 @@ def database(project: Path, env: dict[str, str]) -> Iterator[None]:
         "    await conn.close()\n"
         "asyncio.run(main())\n"
     )
-
-    def sql(statement: str) -> None:
-        done = subprocess.run(
-            ["uv", "run", "python", "-c", code, admin, statement],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-
-    sql(f'CREATE DATABASE "{name}"')
+    sql = ["uv", "run", "python", "-c", code, admin]
+    in_project([*sql, f'CREATE DATABASE "{name}"'], project, env)
     try:
-        migrated = subprocess.run(
-            ["uv", "run", "alembic", "upgrade", "head"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert migrated.returncode == 0, migrated.stderr
+        in_project(["uv", "run", "alembic", "upgrade", "head"], project, env)
         yield
     finally:
-        sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        in_project([*sql, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], project, env)
 
 
 @contextmanager
