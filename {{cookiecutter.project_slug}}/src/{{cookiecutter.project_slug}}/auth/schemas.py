@@ -2,7 +2,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, EmailStr, Field, StringConstraints
 
-from {{ cookiecutter.project_slug }}.core.schemas import CustomBaseModel, InputModel, NonBlankText, Text
+from {{ cookiecutter.project_slug }}.core.schemas import (
+    CustomBaseModel,
+    InputModel,
+    NonBlankText,
+    Text,
+)
 
 # NIST SP 800-63B-4's minimum for a password that is the only factor; 8 once a second one exists.
 MIN_PASSWORD_LENGTH = 15
