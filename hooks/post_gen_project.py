@@ -9,6 +9,7 @@
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -49,10 +50,25 @@ def template_version(repo_dir: str) -> str | None:
     return result.stdout.strip() or None
 
 
+def template_dir(answers: dict) -> Path:
+    """The template's folder. cookiecutter records it as given on its command line, which may be
+    relative to the folder it was started in, while this hook runs in the new project: a
+    relative one is looked up from the shell's working directory (PWD), then from the output
+    folder."""
+    given = Path(answers["_repo_dir"])
+    if given.is_absolute():
+        return given
+    for base in (os.environ.get("PWD"), answers.get("_output_dir")):
+        if base and (Path(base) / given / "cookiecutter.json").is_file():
+            return (Path(base) / given).resolve()
+    return given.resolve()
+
+
 def copier_answers(answers: dict) -> str:
     template = answers["_template"]
-    source = template if REMOTE.match(template) else str(Path(answers["_repo_dir"]).resolve())
-    version = template_version(answers["_repo_dir"])
+    repo_dir = template_dir(answers)
+    source = template if REMOTE.match(template) else str(repo_dir)
+    version = template_version(str(repo_dir))
     recorded = {key: value for key, value in answers.items() if not key.startswith("_")}
     if version:
         recorded["_commit"] = version

@@ -1,13 +1,16 @@
 """Every matrix row renders clean, passes ruff and mypy as rendered, and passes its own tests."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import matrix_params, render_copier, require_broker, run
-from tests.matrix import CONTEXT, answers
+from tests.matrix import CONTEXT, TEMPLATE, answers
 
 LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
 # GitHub Actions' own ${{ ... }} expressions are meant to survive rendering.
@@ -154,3 +157,21 @@ def test_copier_renders_the_same_tree(
         assert {k: v for k, v in recorded.items() if not k.startswith("_")} == answers(overrides)
         assert recorded["_src_path"]
     assert cookiecutter_answers["_commit"] == copier_answers["_commit"]
+
+
+def test_a_relative_template_path_is_recorded_for_copier_update(tmp_path: Path) -> None:
+    # As the README's command is typed: from a shell, with the template's path relative to it.
+    cookiecutter_cli = Path(sys.executable).parent / "cookiecutter"
+    relative = os.path.relpath(TEMPLATE, tmp_path)
+    started = subprocess.run(
+        ["bash", "-c", f'cd "{tmp_path}" && "{cookiecutter_cli}" --no-input "{relative}"'],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    recorded = yaml.safe_load((tmp_path / "my_service" / ".copier-answers.yml").read_text())
+    assert recorded["_src_path"] == str(TEMPLATE)
+    assert recorded["_commit"]
+    assert "not a git checkout" not in started.stderr
