@@ -61,10 +61,13 @@ def contact(package: PackageMetadata) -> dict[str, str] | None:
 def complete_schema(app: FastAPI) -> None:
     """Make `app.openapi()` return FastAPI's schema completed as the module docstring says."""
     build = app.openapi
+    completed: list[dict[str, Any]] = []  # the last schema completed
 
     def openapi() -> dict[str, Any]:
-        # FastAPI caches the schema it builds; completing it again changes nothing.
+        # FastAPI caches the schema it builds, and builds anew when routes change.
         schema = build()
+        if completed and completed[0] is schema:
+            return schema
         for path in schema["paths"].values():
             for operation in path.values():
                 operation.setdefault("security", [])
@@ -72,6 +75,7 @@ def complete_schema(app: FastAPI) -> None:
                     response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID_HEADER
         error_body = schema["components"]["schemas"]["ErrorBody"]
         error_body["properties"]["code"]["enum"] = error_codes()
+        completed[:] = [schema]
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

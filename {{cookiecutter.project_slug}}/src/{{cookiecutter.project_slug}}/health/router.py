@@ -47,8 +47,7 @@ async def liveness_head() -> Response:
 async def readiness(
     pool: Pool, redis: RedisClient, settings: SettingsDep, response: Response
 ) -> dict[str, Any]:
-    checks = await service.check_dependencies(pool, redis, settings.health_check_timeout)
-    ok = service.all_ok(checks)
+    ok, checks = await service.readiness(pool, redis, settings.health_check_timeout)
     if not ok:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return {"status": "ok" if ok else "unavailable", "checks": checks}
@@ -63,6 +62,5 @@ async def readiness(
     responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"description": "Not ready"}},
 )
 async def readiness_head(pool: Pool, redis: RedisClient, settings: SettingsDep) -> Response:
-    checks = await service.check_dependencies(pool, redis, settings.health_check_timeout)
-    ok = service.all_ok(checks)
+    ok, _ = await service.readiness(pool, redis, settings.health_check_timeout)
     return Response(status_code=status.HTTP_200_OK if ok else status.HTTP_503_SERVICE_UNAVAILABLE)

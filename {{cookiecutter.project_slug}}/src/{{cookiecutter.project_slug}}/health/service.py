@@ -47,6 +47,9 @@ async def check_dependencies(
     return {"postgres": postgres, "redis": redis_status}
 
 
-def all_ok(checks: dict[str, CheckStatus]) -> bool:
-    """Ready: every dependency answered in time."""
-    return all(result == "ok" for result in checks.values())
+async def readiness(
+    pool: asyncpg.Pool, redis: Redis, limit_s: float
+) -> tuple[bool, dict[str, CheckStatus]]:
+    """Whether every dependency answered in time, and each one's check."""
+    checks = await check_dependencies(pool, redis, limit_s)
+    return all(result == "ok" for result in checks.values()), checks
